@@ -1,0 +1,39 @@
+# Blendscope: `make run` sets everything up and opens the dashboard; `make test` runs the tests.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+
+.PHONY: install run demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data/demo/config.toml: $(STAMP)
+	$(BIN)/recsys demo-data --out data/demo
+
+artifacts/demo/manifest.json: data/demo/config.toml
+	$(BIN)/recsys train --config data/demo/config.toml --out artifacts/demo
+
+demo: artifacts/demo/manifest.json
+
+run: demo
+	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) \
+		--browser.gatherUsageStats false
+
+test: $(STAMP)
+	$(BIN)/ruff check recsys explain ui app.py tests bench
+	$(BIN)/python -m pytest -q
+
+bench: demo
+	$(BIN)/python bench/bench_blend.py
+	$(BIN)/python bench/bench_train.py
+
+clean:
+	rm -rf $(VENV) artifacts .pytest_cache

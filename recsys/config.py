@@ -1,0 +1,247 @@
+"""Parse and check ``config.toml``: the dataset's files, split, tasks and model settings.
+
+The schema is strict: an unknown key is an error with a did-you-mean hint, so a
+typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from recsys.errors import SchemaError
+
+__all__ = [
+    "BlendConfig",
+    "CandidatesConfig",
+    "DataConfig",
+    "FeaturesConfig",
+    "ModelParams",
+    "ProjectConfig",
+    "SplitConfig",
+    "TaskConfig",
+    "load_config",
+    "parse_config",
+]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(BaseModel):
+    """Where the tables are (paths relative to the config file)."""
+
+    model_config = _STRICT
+    interactions: str
+    users: str | None = None
+    items: str | None = None
+    item_title: str | None = None
+    """Display column of items (e.g. ``title``)."""
+    item_category: str | None = None
+    """Categorical column of items used for category affinity, candidates and diversity."""
+    context: list[str] | None = None
+    """Context columns of interactions used as features; default: every column that is
+    neither an id, the timestamp nor a task label."""
+
+
+class SplitConfig(BaseModel):
+    """Time split: the newest ``test_fraction`` of the time range is the test window and
+    the ``validation_fraction`` before it is used for early stopping."""
+
+    model_config = _STRICT
+    test_fraction: float = Field(0.2, gt=0.0, lt=0.9)
+    validation_fraction: float = Field(0.1, gt=0.0, lt=0.9)
+
+    @model_validator(mode="after")
+    def _fit(self) -> SplitConfig:
+        if self.test_fraction + self.validation_fraction >= 0.9:
+            raise ValueError(
+                "test_fraction + validation_fraction must leave at least 10% of time for "
+                f"training, got {self.test_fraction} + {self.validation_fraction}"
+            )
+        return self
+
+
+class ModelParams(BaseModel):
+    """LightGBM settings shared by all tasks (each task may override them)."""
+
+    model_config = _STRICT
+    seed: int | None = None
+    n_estimators: int | None = Field(None, ge=1, le=20000)
+    learning_rate: float | None = Field(None, gt=0.0, le=1.0)
+    num_leaves: int | None = Field(None, ge=2, le=4096)
+    max_depth: int | None = Field(None, ge=-1, le=64)
+    min_child_samples: int | None = Field(None, ge=1)
+    subsample: float | None = Field(None, gt=0.0, le=1.0)
+    colsample_bytree: float | None = Field(None, gt=0.0, le=1.0)
+    reg_lambda: float | None = Field(None, ge=0.0)
+    reg_alpha: float | None = Field(None, ge=0.0)
+    early_stopping_rounds: int | None = Field(None, ge=1)
+    n_jobs: int | None = None
+
+    def merged(self, override: ModelParams | None) -> dict[str, Any]:
+        """These settings with ``override``'s set values on top, unset ones dropped."""
+        out = {k: v for k, v in self.model_dump().items() if v is not None}
+        if override is not None:
+            out.update({k: v for k, v in override.model_dump().items() if v is not None})
+        return out
+
+
+class TaskConfig(BaseModel):
+    """One objective: a label column learned by one LightGBM model."""
+
+    model_config = _STRICT
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    label: str
+    kind: Literal["binary", "regression", "rank"]
+    weight: float = Field(1.0, ge=0.0)
+    direction: Literal["maximize", "minimize"] = "maximize"
+    given: str | None = None
+    model: ModelParams | None = None
+
+
+class CandidatesConfig(BaseModel):
+    """How many candidate items each user gets, and from which sources."""
+
+    model_config = _STRICT
+    per_user: int = Field(100, ge=1, le=5000)
+    sources: list[Literal["popular", "category", "cooccurrence", "latent"]] = [
+        "popular",
+        "category",
+        "cooccurrence",
+        "latent",
+    ]
+
+
+class FeaturesConfig(BaseModel):
+    """Shared-feature settings."""
+
+    model_config = _STRICT
+    latent_dim: int = Field(16, ge=2, le=256)
+    history_fraction: float = Field(0.3, ge=0.0, lt=0.9)
+    """Share of the training period used only as history (features and latent factors),
+    never as labelled training rows."""
+    smoothing: float = Field(20.0, ge=0.0)
+    """Pseudo-count that shrinks sparse rates toward the global rate."""
+
+
+class BlendConfig(BaseModel):
+    """Default blending settings."""
+
+    model_config = _STRICT
+    transform: Literal["zscore", "percentile", "minmax"] = "zscore"
+    k: int = Field(10, ge=1, le=1000)
+
+
+class ProjectConfig(BaseModel):
+    """The whole ``config.toml``."""
+
+    model_config = _STRICT
+    data: DataConfig
+    split: SplitConfig = SplitConfig()
+    task: list[TaskConfig] = Field(min_length=1)
+    candidates: CandidatesConfig = CandidatesConfig()
+    features: FeaturesConfig = FeaturesConfig()
+    model: ModelParams = ModelParams(seed=7)
+    blend: BlendConfig = BlendConfig()
+
+    @model_validator(mode="after")
+    def _tasks(self) -> ProjectConfig:
+        names = [t.name for t in self.task]
+        problems = []
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            problems.append(f"task names must be unique, repeated: {', '.join(dupes)}")
+        for t in self.task:
+            if t.given is None:
+                continue
+            parent = next((p for p in self.task if p.name == t.given), None)
+            if parent is None:
+                hint = _did_you_mean(t.given, names)
+                problems.append(f"task '{t.name}': given = '{t.given}' is not a task{hint}")
+            elif parent.kind != "binary" or t.kind != "binary":
+                problems.append(
+                    f"task '{t.name}': a conditional task and its parent must both be binary, "
+                    f"got {t.kind} given {parent.kind}"
+                )
+            elif parent.given is not None:
+                problems.append(
+                    f"task '{t.name}': parent '{parent.name}' is itself conditional; "
+                    "chains of more than two tasks are not supported"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def tasks(self) -> list[TaskConfig]:
+        """The tasks in config order."""
+        return list(self.task)
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _model_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names allowed at ``loc`` (for did-you-mean hints)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if isinstance(current, type) else None
+        if field is None:
+            return []
+        ann = field.annotation
+        for cand in (ann, *getattr(ann, "__args__", ())):
+            for inner in (cand, *getattr(cand, "__args__", ())):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    current = inner
+                    break
+    return list(current.model_fields) if isinstance(current, type) else []
+
+
+def _format_errors(err: ValidationError, source: str) -> list[str]:
+    lines = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        where = ".".join(str(p) for p in loc if not isinstance(p, int)) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            hint = _did_you_mean(str(loc[-1]), _model_fields(ProjectConfig, loc))
+            lines.append(f"{source}: unknown key '{where}'{hint}")
+        elif e["type"] == "missing":
+            lines.append(f"{source}: missing required key '{where}'")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: {where}: {msg} (got {e.get('input')!r})")
+    return lines
+
+
+def parse_config(raw: dict[str, Any], source: str = "config.toml") -> ProjectConfig:
+    """Check a parsed TOML mapping against the schema.
+
+    Raises
+    ------
+    SchemaError
+        One line per problem, unknown keys with a did-you-mean hint.
+    """
+    try:
+        return ProjectConfig.model_validate(raw)
+    except ValidationError as err:
+        raise SchemaError(_format_errors(err, source)) from None
+
+
+def load_config(path: str | Path) -> ProjectConfig:
+    """Read and check a ``config.toml`` file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SchemaError(f"{path}: config file not found")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise SchemaError(f"{path}: not valid TOML: {err}") from None
+    return parse_config(raw, source=str(path))
