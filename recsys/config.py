@@ -114,6 +114,10 @@ class CandidatesConfig(BaseModel):
         "cooccurrence",
         "latent",
     ]
+    exclude: str | None = None
+    """Label whose positive (user, item) pairs before the test window are never
+    recommended again (e.g. ``purchase``), or ``"seen"`` for every exposed pair;
+    default: the label of the deepest conditional task, if any."""
 
 
 class FeaturesConfig(BaseModel):

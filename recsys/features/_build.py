@@ -1,0 +1,241 @@
+"""Build the shared features of a dataset, point in time, and the store that serves them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from sklearn.decomposition import TruncatedSVD
+
+from recsys.data import Dataset
+from recsys.features._aggregate import keyed_totals, lookup_keyed, prior_sums
+from recsys.features._layout import (
+    GlobalStats,
+    Layout,
+    Prior,
+    assemble,
+    build_specs,
+    encode,
+    make_layout,
+)
+from recsys.features._specs import FeatureFrame, FeatureSpec
+
+__all__ = ["BuiltFeatures", "FeatureStore", "build_features"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureStore:
+    """What is known at the test cutoff: serves features for any (user, item) pair.
+
+    Every feature of a pair uses only events before the test window, computed with
+    the same formulas as the training rows' point-in-time features.
+    """
+
+    layout: Layout
+    stats: GlobalStats
+    user_ids: pd.Index
+    item_ids: pd.Index
+    user_static: NDArray[np.float32]
+    item_static: NDArray[np.float32]
+    item_numeric: NDArray[np.float64]
+    item_category: NDArray[np.int64]
+    user_totals: NDArray[np.float64]
+    item_totals: NDArray[np.float64]
+    uc_keys: NDArray[np.int64]
+    uc_totals: NDArray[np.float64]
+    ui_keys: NDArray[np.int64]
+    ui_totals: NDArray[np.float64]
+    user_context: NDArray[np.float32]
+    latent_user: NDArray[np.float32]
+    latent_item: NDArray[np.float32]
+
+    @property
+    def specs(self) -> tuple[FeatureSpec, ...]:
+        """Feature specs in column order."""
+        return build_specs(self.layout)
+
+    @property
+    def n_categories(self) -> int:
+        """Number of item categories (at least 1)."""
+        return max(1, len(self.layout.category_levels))
+
+    def user_codes(self, user_ids: object) -> NDArray[np.int64]:
+        """Row codes of user ids (-1 for unknown)."""
+        return self.user_ids.get_indexer(pd.Index(np.atleast_1d(user_ids)).astype(str))
+
+    def item_codes(self, item_ids: object) -> NDArray[np.int64]:
+        """Row codes of item ids (-1 for unknown)."""
+        return self.item_ids.get_indexer(pd.Index(np.atleast_1d(item_ids)).astype(str))
+
+    def features_for(
+        self, users: NDArray[np.integer], items: NDArray[np.integer]
+    ) -> FeatureFrame:
+        """Features of (user code, item code) pairs as of the test cutoff, in the user's
+        usual context."""
+        u = np.asarray(users, dtype=np.int64)
+        i = np.asarray(items, dtype=np.int64)
+        ncat = self.n_categories
+        cat = self.item_category[i]
+        prior = Prior(
+            user=self.user_totals[u],
+            item=self.item_totals[i],
+            user_category=lookup_keyed(self.uc_keys, self.uc_totals, u * ncat + cat),
+            user_item=lookup_keyed(self.ui_keys, self.ui_totals, u * len(self.item_ids) + i),
+            user_static=self.user_static[u],
+            item_static=self.item_static[i],
+            item_numeric=self.item_numeric[i],
+            item_category=cat,
+            context=self.user_context[u],
+            latent_user=self.latent_user[u],
+            latent_item=self.latent_item[i],
+        )
+        return FeatureFrame(assemble(self.layout, self.stats, prior), self.specs)
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltFeatures:
+    """Output of :func:`build_features`."""
+
+    store: FeatureStore
+    rows: FeatureFrame
+    """Point-in-time features of every interaction row, in ``Dataset.interactions`` order."""
+    history_end: pd.Timestamp
+    """Rows before this instant serve only as history (never as labelled training rows)."""
+
+
+def _encode_table(df: pd.DataFrame, attrs: tuple[tuple[str, tuple[str, ...] | None], ...]
+                  ) -> NDArray[np.float32]:
+    if not attrs:
+        return np.zeros((len(df), 0), dtype=np.float32)
+    return np.column_stack([encode(df[name], cats) for name, cats in attrs]).astype(np.float32)
+
+
+def _sum_by(codes: NDArray[np.int64], values: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+    return np.column_stack(
+        [np.bincount(codes, weights=values[:, j], minlength=n) for j in range(values.shape[1])]
+    ) if values.shape[1] else np.zeros((n, 0))
+
+
+def _modal_context(u: NDArray[np.int64], ctx: NDArray[np.float32], mask: NDArray[np.bool_],
+                   n_users: int) -> NDArray[np.float32]:
+    """Each user's most frequent value of each context column before the cutoff."""
+    out = np.full((n_users, ctx.shape[1]), np.nan, dtype=np.float32)
+    for j in range(ctx.shape[1]):
+        frame = pd.DataFrame({"u": u[mask], "v": ctx[mask, j]}).dropna()
+        if frame.empty:
+            continue
+        counts = frame.groupby(["u", "v"], sort=True).size().reset_index(name="n")
+        counts = counts.sort_values(["u", "n", "v"], ascending=[True, False, True], kind="stable")
+        first = counts.drop_duplicates("u")
+        out[first["u"].to_numpy(), j] = first["v"].to_numpy(dtype=np.float32)
+    return out
+
+
+def _fit_latent(u: NDArray[np.int64], i: NDArray[np.int64], strength: NDArray[np.float64],
+                shape: tuple[int, int], dim: int, seed: int
+                ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Truncated SVD of the history interaction matrix; symmetric square-root scaling."""
+    n_users, n_items = shape
+    k = min(dim, n_users - 1, n_items - 1)
+    if u.shape[0] == 0 or k < 1:
+        return (np.zeros((n_users, max(k, 1)), np.float32),
+                np.zeros((n_items, max(k, 1)), np.float32))
+    mat = sp.csr_matrix((strength, (u, i)), shape=shape, dtype=np.float64)
+    mat.data = np.log1p(mat.data)
+    svd = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=7, random_state=seed)
+    us = svd.fit_transform(mat)
+    root = np.sqrt(np.maximum(svd.singular_values_, 1e-12))
+    return (us / root).astype(np.float32), (svd.components_.T * root).astype(np.float32)
+
+
+def build_features(ds: Dataset) -> BuiltFeatures:
+    """Compute every interaction row's features point in time, and the cutoff store.
+
+    A row's features use only events strictly earlier than the row and earlier than the
+    test window; the latent factors are fitted on the history window only, which
+    precedes every labelled training row.
+    """
+    cfg = ds.config
+    inter = ds.interactions
+    layout = make_layout(cfg, ds.users, ds.items, inter, ds.context_columns)
+    user_ids = pd.Index(ds.users["user_id"].astype(str))
+    item_ids = pd.Index(ds.items["item_id"].astype(str))
+    n_u, n_i = len(user_ids), len(item_ids)
+    u = user_ids.get_indexer(inter["user_id"]).astype(np.int64)
+    i = item_ids.get_indexer(inter["item_id"]).astype(np.int64)
+    ts = inter["timestamp"].to_numpy().astype("datetime64[ns]").astype(np.int64)
+    cutoff = np.int64(ds.test_start.value)
+    pre = ts < cutoff
+    labels = inter[list(layout.labels)].to_numpy(dtype=np.float64)
+    pos = labels[:, layout.primary] if layout.primary >= 0 else np.ones(len(inter))
+    item_static = _encode_table(ds.items, layout.item_attrs)
+    numeric_idx = [k for k, (n, _) in enumerate(layout.item_attrs)
+                   if n in layout.numeric_item_attrs]
+    item_numeric = item_static[:, numeric_idx].astype(np.float64)
+    ncat = max(1, len(layout.category_levels))
+    if layout.category is not None:
+        item_cat = encode(ds.items[layout.category], layout.category_levels)
+        item_category = np.where(np.isnan(item_cat), -1, item_cat).astype(np.int64)
+    else:
+        item_category = np.zeros(n_i, dtype=np.int64)
+    w = pre.astype(np.float64)[:, None]
+    attr_rows = np.nan_to_num(item_numeric[i]) * pos[:, None]
+    v_user = np.column_stack([np.ones(len(inter)), pos, labels, attr_rows]) * w
+    v_item = np.column_stack([np.ones(len(inter)), labels]) * w
+    v_uc = np.column_stack([np.ones(len(inter)), pos]) * w
+    v_ui = np.column_stack([np.ones(len(inter)), pos]) * w
+    uc_key = u * ncat + item_category[i]
+    ui_key = u * n_i + i
+    log.info("features: point-in-time aggregates over %d rows", len(inter))
+    stats = _global_stats(layout, labels[pre], pos[pre], item_category[i][pre], ncat)
+    history_end = _history_end(ds)
+    hist = ts < np.int64(history_end.value)
+    strength = 0.2 + labels[hist][:, [j for j, k in enumerate(layout.label_kinds)
+                                      if k == "binary"]].sum(axis=1)
+    lat_u, lat_i = _fit_latent(u[hist], i[hist], strength, (n_u, n_i), layout.latent_dim,
+                               cfg.model.seed or 0)
+    ctx = _encode_table(inter, layout.context)
+    store = FeatureStore(
+        layout=layout, stats=stats, user_ids=user_ids, item_ids=item_ids,
+        user_static=_encode_table(ds.users, layout.user_attrs), item_static=item_static,
+        item_numeric=item_numeric, item_category=item_category,
+        user_totals=_sum_by(u, v_user, n_u), item_totals=_sum_by(i, v_item, n_i),
+        uc_keys=keyed_totals(uc_key[pre], v_uc[pre])[0],
+        uc_totals=keyed_totals(uc_key[pre], v_uc[pre])[1],
+        ui_keys=keyed_totals(ui_key[pre], v_ui[pre])[0],
+        ui_totals=keyed_totals(ui_key[pre], v_ui[pre])[1],
+        user_context=_modal_context(u, ctx, pre, n_u), latent_user=lat_u, latent_item=lat_i,
+    )
+    prior = Prior(
+        user=prior_sums(u, ts, v_user), item=prior_sums(i, ts, v_item),
+        user_category=prior_sums(uc_key, ts, v_uc), user_item=prior_sums(ui_key, ts, v_ui),
+        user_static=store.user_static[u], item_static=item_static[i],
+        item_numeric=item_numeric[i], item_category=item_category[i], context=ctx,
+        latent_user=lat_u[u], latent_item=lat_i[i],
+    )
+    rows = FeatureFrame(assemble(layout, stats, prior), store.specs)
+    return BuiltFeatures(store=store, rows=rows, history_end=history_end)
+
+
+def _history_end(ds: Dataset) -> pd.Timestamp:
+    tmin = ds.interactions["timestamp"].min()
+    frac = ds.config.features.history_fraction
+    return pd.Timestamp(tmin + (ds.val_start - tmin) * frac)
+
+
+def _global_stats(layout: Layout, labels: NDArray[np.float64], pos: NDArray[np.float64],
+                  cat: NDArray[np.int64], ncat: int) -> GlobalStats:
+    n = max(1, labels.shape[0])
+    mean = labels.sum(axis=0) / n
+    cond = np.array([labels[:, c].sum() / max(labels[:, p].sum(), 1.0)
+                     for c, p in layout.conditional], dtype=np.float64)
+    ok = cat >= 0
+    share = np.bincount(cat[ok], weights=pos[ok], minlength=ncat)
+    share = (share + 1.0) / (share.sum() + ncat)
+    return GlobalStats(label_mean=mean, conditional_rate=cond, category_share=share)

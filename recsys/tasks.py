@@ -1,0 +1,98 @@
+"""Task specs and how model margins become each task's score (entire space for conditional
+tasks)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recsys.config import ProjectConfig, TaskConfig
+
+__all__ = ["TaskSpec", "log_sigmoid", "task_specs", "task_score", "task_score_terms"]
+
+_OBJECTIVE = {"binary": "binary", "regression": "regression", "rank": "lambdarank"}
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """One objective of the blend."""
+
+    name: str
+    label: str
+    kind: Literal["binary", "regression", "rank"]
+    weight: float
+    """The weight set in the config (always >= 0; the direction gives the sign)."""
+    direction: Literal["maximize", "minimize"] = "maximize"
+    given: str | None = None
+    """Parent task of a conditional task: its score is p(parent) · p(task | parent)."""
+
+    @property
+    def objective(self) -> str:
+        """LightGBM objective."""
+        return _OBJECTIVE[self.kind]
+
+    @property
+    def sign(self) -> float:
+        """+1 for maximised tasks, -1 for minimised ones."""
+        return -1.0 if self.direction == "minimize" else 1.0
+
+    def models(self) -> tuple[str, ...]:
+        """Names of the models whose margins make this task's score."""
+        return (self.given, self.name) if self.given is not None else (self.name,)
+
+    def score_description(self) -> str:
+        """What the task's score means, for people."""
+        if self.given is not None:
+            return f"log p({self.given}) + log p({self.name} | {self.given})"
+        return {"binary": f"log-odds of {self.label}", "regression": f"predicted {self.label}",
+                "rank": f"ranking score for {self.label}"}[self.kind]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {"name": self.name, "label": self.label, "kind": self.kind, "weight": self.weight,
+                "direction": self.direction, "given": self.given}
+
+    @classmethod
+    def from_config(cls, t: TaskConfig) -> TaskSpec:
+        """From the parsed config."""
+        return cls(name=t.name, label=t.label, kind=t.kind, weight=t.weight,
+                   direction=t.direction, given=t.given)
+
+
+def task_specs(cfg: ProjectConfig) -> tuple[TaskSpec, ...]:
+    """Task specs in config order."""
+    return tuple(TaskSpec.from_config(t) for t in cfg.tasks)
+
+
+def log_sigmoid(x: NDArray[np.floating]) -> NDArray[np.float64]:
+    """``log(1 / (1 + exp(-x)))``, stable for large |x|."""
+    x = np.asarray(x, dtype=np.float64)
+    return -np.logaddexp(0.0, -x)
+
+
+def task_score_terms(task: TaskSpec) -> tuple[tuple[str, bool], ...]:
+    """(model name, through log-sigmoid?) terms whose sum is the task's score."""
+    if task.given is None:
+        return ((task.name, False),)
+    return ((task.given, True), (task.name, True))
+
+
+def task_score(task: TaskSpec, margins: Mapping[str, NDArray[np.floating]]) -> NDArray[np.float64]:
+    """The task's score from model margins: the margin itself, or the entire-space
+    log-probability ``log σ(m_parent) + log σ(m_child)`` for a conditional task."""
+    total: NDArray[np.float64] | None = None
+    for model, through_sigmoid in task_score_terms(task):
+        m = np.asarray(margins[model], dtype=np.float64)
+        term = log_sigmoid(m) if through_sigmoid else m
+        total = term if total is None else total + term
+    assert total is not None  # noqa: S101 - every task has at least one term
+    return total
+
+
+def task_names(tasks: Sequence[TaskSpec]) -> list[str]:
+    """Names in order."""
+    return [t.name for t in tasks]

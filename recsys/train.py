@@ -1,0 +1,223 @@
+"""Train a project: dataset → features → candidates → one model per task → scores."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from recsys.blend import fit_transform
+from recsys.candidates import CandidateSet, candidate_recall, generate_candidates
+from recsys.config import ProjectConfig
+from recsys.data import Dataset, load_dataset
+from recsys.features import BuiltFeatures, FeatureStore, build_features
+from recsys.metrics import binary_metrics, ranking_metrics, regression_metrics
+from recsys.models import TaskModel, group_sizes
+from recsys.scoring import ScoreTable, TestExposures
+from recsys.tasks import TaskSpec, log_sigmoid, task_score, task_specs
+
+__all__ = ["Progress", "TrainedProject", "fit_task_models", "train"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+"""Called with a stage description and the overall fraction done (0..1)."""
+
+_TRANSFORMS = ("zscore", "percentile", "minmax")
+_SCORE_CHUNK = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class TrainedProject:
+    """Everything training produces, before it is written to disk."""
+
+    dataset: Dataset
+    features: BuiltFeatures
+    candidates: CandidateSet
+    models: dict[str, TaskModel]
+    scores: ScoreTable
+    metrics: dict[str, Any]
+    test_rows: NDArray[np.int64]
+    """Row numbers (in ``dataset.interactions``) of the test exposures, in score order."""
+
+
+def _model_params(cfg: ProjectConfig, task: TaskSpec) -> dict[str, Any]:
+    own = next(t.model for t in cfg.tasks if t.name == task.name)
+    params = cfg.model.merged(own)
+    if "seed" in params:
+        params["random_state"] = params.pop("seed")
+    return params
+
+
+def _fit_one(task: TaskSpec, cfg: ProjectConfig, built: BuiltFeatures, ds: Dataset,
+             train: NDArray[np.bool_], val: NDArray[np.bool_]) -> TaskModel:
+    inter = ds.interactions
+    y_all = inter[task.label].to_numpy(dtype=np.float64)
+    if task.given is not None:
+        parent = next(t for t in cfg.tasks if t.name == task.given)
+        scope = inter[parent.label].to_numpy() > 0
+        train, val = train & scope, val & scope
+    X = built.rows.X
+    kw: dict[str, Any] = {}
+    tr, va = np.flatnonzero(train), np.flatnonzero(val)
+    if task.kind == "rank":
+        day = inter["timestamp"].dt.floor("D").to_numpy().astype(np.int64)
+        user = inter["user_id"].to_numpy()
+        def grouped(idx: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+            order = np.lexsort((day[idx], user[idx]))
+            idx = idx[order]
+            codes = pd.factorize(pd.Series(user[idx]).astype(str) + "|" + day[idx].astype(str))[0]
+            return idx, group_sizes(codes)
+        tr, g_tr = grouped(tr)
+        va, g_va = grouped(va)
+        kw = {"group": g_tr, "eval_group": g_va}
+    model = TaskModel(objective=task.objective, name=task.name, **_model_params(cfg, task))  # type: ignore[arg-type]
+    return model.fit(X[tr], y_all[tr], eval_set=(X[va], y_all[va]) if va.size else None,
+                     feature_names=built.rows.names(),
+                     categorical_features=built.rows.categorical_indices(), **kw)
+
+
+def fit_task_models(ds: Dataset, built: BuiltFeatures, tasks: tuple[TaskSpec, ...],
+                    progress: Progress, start: float, span: float) -> dict[str, TaskModel]:
+    """One LightGBM model per task, early-stopped on the validation window."""
+    win = ds.interactions["window"].to_numpy()
+    ts = ds.interactions["timestamp"].to_numpy()
+    train = (win == "train") & (ts >= built.history_end.to_datetime64())
+    val = win == "validation"
+    models: dict[str, TaskModel] = {}
+    for k, task in enumerate(tasks):
+        progress(f"training model '{task.name}' ({task.kind})", start + span * k / len(tasks))
+        models[task.name] = _fit_one(task, ds.config, built, ds, train, val)
+    return models
+
+
+def _score_candidates(store: FeatureStore, cands: CandidateSet, models: dict[str, TaskModel],
+                      names: tuple[str, ...]) -> NDArray[np.float32]:
+    u, i = cands.pairs()
+    out = np.full((len(names),) + cands.items.shape, np.nan, dtype=np.float32)
+    flat = np.full((len(names), u.size), np.nan, dtype=np.float32)
+    for a in range(0, u.size, _SCORE_CHUNK):
+        X = store.features_for(u[a:a + _SCORE_CHUNK], i[a:a + _SCORE_CHUNK]).X
+        for k, name in enumerate(names):
+            flat[k, a:a + _SCORE_CHUNK] = models[name].predict(X)
+    valid = cands.valid
+    for k in range(len(names)):
+        out[k][valid] = flat[k]
+    return out
+
+
+def _test_exposures(ds: Dataset, store: FeatureStore, tasks: tuple[TaskSpec, ...],
+                    margins: NDArray[np.float32], rows: NDArray[np.int64]) -> TestExposures:
+    inter = ds.interactions.iloc[rows]
+    users = store.user_codes(inter["user_id"].to_numpy())
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if users.size else users
+    return TestExposures(
+        users=users.astype(np.int64),
+        items=store.item_codes(inter["item_id"].to_numpy()).astype(np.int64),
+        timestamps=inter["timestamp"].to_numpy().astype("datetime64[ns]").astype(np.int64),
+        offsets=np.r_[starts, users.size].astype(np.int64),
+        labels=np.stack([inter[t.label].to_numpy(dtype=np.float64) for t in tasks]),
+        margins=margins,
+    )
+
+
+def _task_metrics(tasks: tuple[TaskSpec, ...], test: TestExposures,
+                  margins: dict[str, NDArray[np.float32]]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for k, t in enumerate(tasks):
+        y = test.labels[k]
+        if t.kind == "binary":
+            if t.given is not None:
+                p = test.labels[[x.name for x in tasks].index(t.given)] > 0
+                own = binary_metrics(y[p], 1 / (1 + np.exp(-margins[t.name][p].astype(float))))
+                space = binary_metrics(y, np.exp(task_score(t, margins)))
+                out[t.name] = {"auc": space.auc, "log_loss": space.log_loss,
+                               "auc_given_parent": own.auc, "positive_rate": space.positive_rate}
+            else:
+                m = binary_metrics(y, np.exp(log_sigmoid(margins[t.name])))
+                out[t.name] = {"auc": m.auc, "log_loss": m.log_loss,
+                               "positive_rate": m.positive_rate}
+        elif t.kind == "regression":
+            r = regression_metrics(y, margins[t.name])
+            out[t.name] = {"rmse": r.rmse, "mae": r.mae, "mean": float(np.mean(y))}
+        else:
+            r2 = ranking_metrics(test.offsets, margins[t.name], y, 10)
+            out[t.name] = {"ndcg@10": r2.ndcg, "mrr": r2.mrr}
+    return out
+
+
+def _exclusion_keys(ds: Dataset, store: FeatureStore) -> NDArray[np.int64]:
+    cfg = ds.config
+    label = cfg.candidates.exclude
+    if label is None:
+        child = [t for t in cfg.tasks if t.given is not None]
+        label = child[-1].label if child else None
+    if label is None:
+        return np.zeros(0, dtype=np.int64)
+    inter = ds.interactions
+    pre = (inter["window"] != "test").to_numpy().copy()
+    if label != "seen":
+        pre &= inter[label].to_numpy() > 0
+    u = store.user_codes(inter["user_id"].to_numpy()[pre])
+    i = store.item_codes(inter["item_id"].to_numpy()[pre])
+    return np.unique(u * len(store.item_ids) + i)
+
+
+def _noop(stage: str, fraction: float) -> None:
+    log.info("%3.0f%% %s", 100 * fraction, stage)
+
+
+def train(config_path: str | Path, *, progress: Progress | None = None) -> TrainedProject:
+    """Run the whole pipeline in memory (see :func:`recsys.artifacts.save_project`)."""
+    say = progress or _noop
+    say("loading and validating the dataset", 0.0)
+    ds = load_dataset(config_path)
+    tasks = task_specs(ds.config)
+    say("building shared features", 0.05)
+    built = build_features(ds)
+    store = built.store
+    say("generating candidates", 0.15)
+    cands = generate_candidates(store, per_user=ds.config.candidates.per_user,
+                                sources=tuple(ds.config.candidates.sources),
+                                exclude=_exclusion_keys(ds, store))
+    models = fit_task_models(ds, built, tasks, say, 0.2, 0.55)
+    names = tuple(t.name for t in tasks)
+    say("scoring candidates", 0.75)
+    cand_margins = _score_candidates(store, cands, models, names)
+    inter = ds.interactions
+    test_mask = (inter["window"] == "test").to_numpy()
+    rows = np.flatnonzero(test_mask)
+    ucode = store.user_codes(inter["user_id"].to_numpy()[rows])
+    rows = rows[np.lexsort((rows, ucode))]
+    X_test = built.rows.X[rows]
+    test_m = np.stack([models[n].predict(X_test) for n in names]).astype(np.float32)
+    test = _test_exposures(ds, store, tasks, test_m, rows)
+    say("fitting score transforms", 0.9)
+    win = inter["window"].to_numpy()
+    fit_rows = np.flatnonzero((win == "train")
+                              & (inter["timestamp"] >= built.history_end).to_numpy())
+    fit_rows = fit_rows[:: max(1, fit_rows.size // 200_000)]
+    X_fit = built.rows.X[fit_rows]
+    fit_m = {n: models[n].predict(X_fit) for n in names}
+    transforms = {t.name: {k: fit_transform(k, task_score(t, fit_m)) for k in _TRANSFORMS}
+                  for t in tasks}
+    scores = ScoreTable(tasks=tasks, models=names, cand_items=cands.items,
+                        cand_margins=cand_margins, test=test, transforms=transforms)
+    say("evaluating", 0.95)
+    test_margins = {n: test_m[k] for k, n in enumerate(names)}
+    primary = store.layout.primary
+    pos = test_mask & ((inter[store.layout.labels[primary]].to_numpy() > 0)
+                       if primary >= 0 else True)
+    recall = candidate_recall(cands, store.user_codes(inter["user_id"].to_numpy()[pos]),
+                              store.item_codes(inter["item_id"].to_numpy()[pos]),
+                              len(store.item_ids))
+    metrics = {"tasks": _task_metrics(tasks, test, test_margins), "candidate_recall": recall,
+               "trees": {n: models[n].best_iteration_ for n in names}}
+    return TrainedProject(dataset=ds, features=built, candidates=cands, models=models,
+                          scores=scores, metrics=metrics, test_rows=rows)
