@@ -97,10 +97,18 @@ def _positives_matrix(store: FeatureStore) -> sp.csr_matrix:
 
 
 def _cooccurrence(store: FeatureStore, m: int, seen: sp.csr_matrix) -> NDArray[np.int32]:
-    co = (seen.T @ seen).tocsr()
-    co.setdiag(0)
-    co.eliminate_zeros()
-    return _chunked_top(lambda rows: (seen[rows] @ co).toarray(), len(store.user_ids),
+    co = (seen.T @ seen).toarray() if len(store.item_ids) <= 20_000 else (seen.T @ seen).tocsr()
+    if isinstance(co, np.ndarray):
+        np.fill_diagonal(co, 0.0)
+    else:
+        co.setdiag(0)
+        co.eliminate_zeros()
+
+    def scores(rows: slice) -> NDArray[np.float64]:
+        out = seen[rows] @ co
+        return np.asarray(out.toarray() if sp.issparse(out) else out)
+
+    return _chunked_top(scores, len(store.user_ids),
                         len(store.item_ids), m)
 
 

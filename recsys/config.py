@@ -80,6 +80,7 @@ class ModelParams(BaseModel):
     reg_lambda: float | None = Field(None, ge=0.0)
     reg_alpha: float | None = Field(None, ge=0.0)
     early_stopping_rounds: int | None = Field(None, ge=1)
+    max_bin: int | None = Field(None, ge=3, le=1023)
     n_jobs: int | None = None
 
     def merged(self, override: ModelParams | None) -> dict[str, Any]:

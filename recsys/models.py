@@ -60,6 +60,8 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
         L2 and L1 regularisation.
     early_stopping_rounds : int
         Stop when the validation metric has not improved for this many rounds.
+    max_bin : int
+        Histogram bins per feature (fewer: faster training, coarser splits).
     random_state : int
         Seed; training is deterministic for a given seed and thread count.
     n_jobs : int
@@ -73,7 +75,7 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
         *,
         objective: Objective = "binary",
         n_estimators: int = 300,
-        learning_rate: float = 0.08,
+        learning_rate: float = 0.1,
         num_leaves: int = 31,
         max_depth: int = 6,
         min_child_samples: int = 50,
@@ -81,7 +83,8 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
         colsample_bytree: float = 0.8,
         reg_lambda: float = 1.0,
         reg_alpha: float = 0.0,
-        early_stopping_rounds: int = 30,
+        early_stopping_rounds: int = 20,
+        max_bin: int = 63,
         random_state: int = 7,
         n_jobs: int = 2,
         name: str = "task",
@@ -97,6 +100,7 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
         self.reg_lambda = reg_lambda
         self.reg_alpha = reg_alpha
         self.early_stopping_rounds = early_stopping_rounds
+        self.max_bin = max_bin
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.name = name
@@ -113,6 +117,7 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
             "colsample_bytree": self.colsample_bytree,
             "reg_lambda": self.reg_lambda,
             "reg_alpha": self.reg_alpha,
+            "max_bin": self.max_bin,
             "random_state": self.random_state,
             "n_jobs": self.n_jobs,
             "deterministic": True,

@@ -54,11 +54,13 @@ def keyed_totals(
     key: NDArray[np.int64], values: NDArray[np.float64]
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Sum ``values`` per distinct key; returns sorted keys and their sums."""
-    uniq, inverse = np.unique(key, return_inverse=True)
-    sums = np.zeros((uniq.shape[0], values.shape[1]), dtype=np.float64)
-    np.add.at(sums, inverse, values)
-    return uniq, sums
-
+    if key.shape[0] == 0:
+        return key.astype(np.int64), np.zeros((0, values.shape[1]), dtype=np.float64)
+    order = np.argsort(key, kind="stable")
+    k_s = key[order]
+    starts = np.flatnonzero(np.r_[True, k_s[1:] != k_s[:-1]])
+    sums = np.add.reduceat(values[order], starts, axis=0).astype(np.float64)
+    return k_s[starts].astype(np.int64), sums
 
 def lookup_keyed(
     keys: NDArray[np.int64], sums: NDArray[np.float64], query: NDArray[np.int64]

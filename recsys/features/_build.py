@@ -148,7 +148,7 @@ def _fit_latent(u: NDArray[np.int64], i: NDArray[np.int64], strength: NDArray[np
                 np.zeros((n_items, max(k, 1)), np.float32))
     mat = sp.csr_matrix((strength, (u, i)), shape=shape, dtype=np.float64)
     mat.data = np.log1p(mat.data)
-    svd = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=7, random_state=seed)
+    svd = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=4, random_state=seed)
     us = svd.fit_transform(mat)
     root = np.sqrt(np.maximum(svd.singular_values_, 1e-12))
     return (us / root).astype(np.float32), (svd.components_.T * root).astype(np.float32)
@@ -201,15 +201,14 @@ def build_features(ds: Dataset) -> BuiltFeatures:
     lat_u, lat_i = _fit_latent(u[hist], i[hist], strength, (n_u, n_i), layout.latent_dim,
                                cfg.model.seed or 0)
     ctx = _encode_table(inter, layout.context)
+    uc_keys, uc_totals = keyed_totals(uc_key[pre], v_uc[pre])
+    ui_keys, ui_totals = keyed_totals(ui_key[pre], v_ui[pre])
     store = FeatureStore(
         layout=layout, stats=stats, user_ids=user_ids, item_ids=item_ids,
         user_static=_encode_table(ds.users, layout.user_attrs), item_static=item_static,
         item_numeric=item_numeric, item_category=item_category,
         user_totals=_sum_by(u, v_user, n_u), item_totals=_sum_by(i, v_item, n_i),
-        uc_keys=keyed_totals(uc_key[pre], v_uc[pre])[0],
-        uc_totals=keyed_totals(uc_key[pre], v_uc[pre])[1],
-        ui_keys=keyed_totals(ui_key[pre], v_ui[pre])[0],
-        ui_totals=keyed_totals(ui_key[pre], v_ui[pre])[1],
+        uc_keys=uc_keys, uc_totals=uc_totals, ui_keys=ui_keys, ui_totals=ui_totals,
         user_context=_modal_context(u, ctx, pre, n_u), latent_user=lat_u, latent_item=lat_i,
     )
     prior = Prior(

@@ -1,0 +1,280 @@
+"""``recsys``: the Blendscope command line (same API as the dashboard).
+
+Exit codes: 0 success, 2 bad input or usage (one message per problem), 1 unexpected error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from recsys.errors import BlendscopeError, SchemaError
+
+app = typer.Typer(
+    help="Blendscope: explainable multi-objective recommendation. Train one LightGBM model "
+    "per task, blend their scores with your weights, rank, evaluate and explain.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+import_app = typer.Typer(help="Turn public dataset layouts into a Blendscope dataset.",
+                         no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+__all__ = ["app", "main", "parse_weights", "run"]
+
+
+class TableJson(str, Enum):
+    """Output formats of evaluate and sweep."""
+
+    table = "table"
+    json = "json"
+
+
+class TableJsonCsv(str, Enum):
+    """Output formats of recommend."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class TransformOpt(str, Enum):
+    """Score transforms."""
+
+    zscore = "zscore"
+    percentile = "percentile"
+    minmax = "minmax"
+
+
+WeightOpt = Annotated[list[str] | None, typer.Option(
+    "--weight", "-w", metavar="TASK=W",
+    help="Override one task's blend weight (>= 0); repeat for several tasks.")]
+ArtifactsOpt = Annotated[Path, typer.Option(
+    "--artifacts", "-a", help="Directory of a trained project (from `recsys train`).")]
+TransformOption = Annotated[TransformOpt | None, typer.Option(
+    "--transform", help="Score transform before blending (default: the config's).")]
+
+
+def parse_weights(items: list[str] | None) -> dict[str, float]:
+    """``["click=2", "purchase=0.5"]`` -> ``{"click": 2.0, "purchase": 0.5}``."""
+    out: dict[str, float] = {}
+    problems = []
+    for raw in items or []:
+        name, sep, value = raw.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            problems.append(f"--weight {raw!r}: expected TASK=NUMBER, e.g. click=1.5")
+    if problems:
+        raise SchemaError(problems)
+    return out
+
+
+def _err(message: str) -> None:
+    for line in message.splitlines():
+        typer.echo(f"error: {line}", err=True)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return str(v)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "(no rows)"
+    cols = list(dict.fromkeys(c for r in rows for c in r))
+    cells = [[_fmt(r.get(c, "")) for c in cols] for r in rows]
+    width = [max(len(c), *(len(row[j]) for row in cells)) for j, c in enumerate(cols)]
+    line = lambda vals: "  ".join(v.rjust(w) if _num(v) else v.ljust(w)  # noqa: E731
+                                  for v, w in zip(vals, width, strict=True)).rstrip()
+    return "\n".join([line(cols), line(["-" * w for w in width])] + [line(r) for r in cells])
+
+
+def _num(v: str) -> bool:
+    try:
+        float(v)
+        return True
+    except ValueError:
+        return False
+
+
+def _load(artifacts: Path) -> Any:
+    from recsys.project import Project
+
+    return Project.load(artifacts)
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the dataset to.")],
+    users: Annotated[int, typer.Option(help="Number of users.")] = 10_000,
+    items: Annotated[int, typer.Option(help="Number of items.")] = 2_000,
+    exposures: Annotated[int, typer.Option(help="Number of exposures (rows).")] = 500_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+) -> None:
+    """Write the deterministic demo e-commerce dataset (tables + config.toml)."""
+    from recsys.demo import write_demo
+
+    path = write_demo(out, n_users=users, n_items=items, n_exposures=exposures, seed=seed)
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The dataset's config.toml.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the trained project.")],
+) -> None:
+    """Validate a dataset, build features and candidates, train one model per task and save
+    the project (progress on stderr, per-task metrics at the end)."""
+    from recsys.artifacts import save_project
+    from recsys.train import train as run
+
+    def progress(stage: str, fraction: float) -> None:
+        typer.echo(f"[{100 * fraction:3.0f}%] {stage}", err=True)
+
+    tp = run(config, progress=progress)
+    progress("saving artifacts", 0.98)
+    path = save_project(tp, out)
+    progress(f"saved {path}", 1.0)
+    rows = [{"task": t, **m} for t, m in tp.metrics["tasks"].items()]
+    typer.echo(_table(rows))
+    recall = tp.metrics["candidate_recall"]
+    typer.echo(f"candidate recall of test positives: {recall['all']:.3f} "
+               f"({tp.scores.cand_items.shape[1]} candidates per user)")
+
+
+@app.command()
+def recommend(
+    artifacts: ArtifactsOpt,
+    user: Annotated[str, typer.Option("--user", "-u", help="User id.")],
+    k: Annotated[int, typer.Option("--k", min=1, help="List length.")] = 10,
+    weight: WeightOpt = None,
+    transform: TransformOption = None,
+    fmt: Annotated[TableJsonCsv, typer.Option("--format", "-f")] = TableJsonCsv.table,
+) -> None:
+    """A user's top-K items under the blend: blended score and every task's score."""
+    weights = parse_weights(weight)
+    project = _load(artifacts)
+    ranked = project.recommend(user, weights, k, transform.value if transform else None)
+    records = [it.to_dict() for it in ranked.items]
+    if fmt is TableJsonCsv.json:
+        typer.echo(json.dumps(records, indent=2))
+    elif fmt is TableJsonCsv.csv:
+        typer.echo(ranked.to_frame().to_csv(index=False), nl=False)
+    else:
+        typer.echo(f"user {user} · weights {ranked.weights.as_dict()} · {ranked.transform}")
+        typer.echo(_table([{"rank": r["rank"], "item_id": r["item_id"], "title": r["title"],
+                            "score": r["score"], **r["tasks"]} for r in records]))
+
+
+@app.command()
+def evaluate(
+    artifacts: ArtifactsOpt,
+    weight: WeightOpt = None,
+    transform: TransformOption = None,
+    k: Annotated[int | None, typer.Option("--k", min=1, help="Cut-off (default: config).")] = None,
+    fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
+) -> None:
+    """Per-task metrics of the blended ranking on the test window."""
+    project = _load(artifacts)
+    ev = project.evaluate(parse_weights(weight), transform.value if transform else None, k)
+    d = ev.to_dict()
+    if fmt is TableJson.json:
+        typer.echo(json.dumps(d, indent=2, default=float))
+        return
+    typer.echo(f"weights {d['weights']} · {d['transform']} · k={d['k']}")
+    typer.echo("\nmodels (test window)")
+    typer.echo(_table([{"task": t, **m} for t, m in d["tasks"].items()]))
+    typer.echo("\nblended ranking of each user's test exposures")
+    typer.echo(_table([{"task": t, **m} for t, m in d["ranking"].items()]))
+    typer.echo("\ntop-K over candidates vs test positives")
+    typer.echo(_table([{"task": t, **m} for t, m in d["topk"].items()]))
+    typer.echo(f"\ncoverage {d['coverage']:.4f} · diversity {d['diversity']:.4f} · "
+               f"novelty {d['novelty']:.3f} bits")
+
+
+@app.command()
+def sweep(
+    artifacts: ArtifactsOpt,
+    steps: Annotated[int, typer.Option(min=2, max=51, help="Grid points per weight axis.")] = 11,
+    transform: TransformOption = None,
+    k: Annotated[int | None, typer.Option("--k", min=1, help="Cut-off (default: config).")] = None,
+    fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
+    all_points: Annotated[bool, typer.Option("--all", help="Show every grid point, "
+                                             "not only the Pareto-efficient ones.")] = False,
+) -> None:
+    """Evaluate a grid over the weight simplex and list the Pareto-efficient points."""
+    project = _load(artifacts)
+    sw = project.sweep(steps, transform.value if transform else None, k)
+    if fmt is TableJson.json:
+        typer.echo(json.dumps(sw.to_dict(), indent=2, default=float))
+        return
+    df = sw.to_frame()
+    shown = df if all_points else df[df["pareto"]]
+    typer.echo(f"{len(df)} weight vectors, {int(df['pareto'].sum())} Pareto-efficient "
+               f"(NDCG@{sw.k}; minimised tasks: lower is better)")
+    typer.echo(_table(shown.drop(columns=["pareto"] if not all_points else []).to_dict("records")))
+
+
+@import_app.command("movielens")
+def import_movielens(
+    src: Annotated[Path, typer.Argument(help="MovieLens 100K or 1M directory.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset directory to write.")],
+) -> None:
+    """MovieLens 100K/1M → dataset with tasks `rating` (regression) and `like` (rating >= 4)."""
+    from recsys.adapters import import_movielens as run
+
+    typer.echo(f"wrote {run(src, out)}")
+
+
+@import_app.command("events")
+def import_events(
+    path: Annotated[Path, typer.Argument(help="CSV/Parquet with user_id,item_id,behavior,"
+                                         "timestamp.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset directory to write.")],
+) -> None:
+    """Multi-behaviour event log → one exposure per viewed pair, one binary task per behaviour."""
+    from recsys.adapters import import_events as run
+
+    typer.echo(f"wrote {run(path, out)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``recsys`` console script; returns the exit code."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(args=argv, standalone_mode=False)
+    except BlendscopeError as err:
+        _err(str(err))
+        return 2
+    except typer.Exit as ex:
+        return int(ex.exit_code or 0)
+    except typer.Abort:
+        _err("aborted")
+        return 1
+    except Exception as err:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            return 2 if isinstance(err, click.UsageError) else int(err.exit_code)
+        raise
+    return 0
+
+
+def run() -> None:
+    """Console-script wrapper: exit with :func:`main`'s code."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
