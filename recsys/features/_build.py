@@ -193,9 +193,11 @@ def build_features(ds: Dataset) -> BuiltFeatures:
     uc_key = u * ncat + item_category[i]
     ui_key = u * n_i + i
     log.info("features: point-in-time aggregates over %d rows", len(inter))
-    stats = _global_stats(layout, labels[pre], pos[pre], item_category[i][pre], ncat)
     history_end = _history_end(ds)
     hist = ts < np.int64(history_end.value)
+    # population priors from the history window only, which precedes every labelled row
+    ref = hist if hist.any() else pre
+    stats = _global_stats(layout, labels[ref], pos[ref], item_category[i][ref], ncat)
     strength = 0.2 + labels[hist][:, [j for j, k in enumerate(layout.label_kinds)
                                       if k == "binary"]].sum(axis=1)
     lat_u, lat_i = _fit_latent(u[hist], i[hist], strength, (n_u, n_i), layout.latent_dim,
