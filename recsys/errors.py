@@ -7,6 +7,8 @@ prints them one per line and exits with code 2, the dashboard shows them with
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SkNotFittedError
+
 __all__ = [
     "BlendError",
     "BlendscopeError",
@@ -37,8 +39,8 @@ class SchemaError(BlendscopeError, ValueError):
         super().__init__("\n".join(self.problems))
 
 
-class NotFittedError(BlendscopeError, ValueError, AttributeError):
-    """A model was used before ``fit``."""
+class NotFittedError(BlendscopeError, _SkNotFittedError):
+    """A model was used before ``fit`` (also scikit-learn's ``NotFittedError``)."""
 
 
 class BlendError(BlendscopeError, ValueError):

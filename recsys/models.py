@@ -9,6 +9,8 @@ import lightgbm as lgb
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator
+from sklearn.utils import Tags
+from sklearn.utils.validation import validate_data
 
 from recsys.errors import NotFittedError, SchemaError
 
@@ -143,15 +145,13 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
         if self.objective not in _ESTIMATORS:
             raise SchemaError(f"task '{self.name}': unknown objective {self.objective!r}; "
                               f"use one of {sorted(_ESTIMATORS)}")
-        X = np.asarray(X, dtype=np.float32)
-        y = np.asarray(y, dtype=np.float64).ravel()
-        if X.ndim != 2 or X.shape[0] != y.shape[0]:
-            raise ValueError(f"task '{self.name}': X has shape {X.shape} but y has {y.shape[0]} "
+        n_x, n_y = np.shape(X)[0] if np.ndim(X) else 0, np.shape(y)[0] if np.ndim(y) else 0
+        if n_x != n_y:
+            raise ValueError(f"task '{self.name}': X has shape {np.shape(X)} but y has {n_y} "
                              "rows; they must match")
-        if X.shape[0] == 0:
-            raise ValueError(f"task '{self.name}': no training rows")
-        if not np.all(np.isfinite(y)):
-            raise ValueError(f"task '{self.name}': labels contain NaN or inf")
+        X, y = validate_data(self, X, y, dtype=np.float32, ensure_all_finite="allow-nan",
+                             y_numeric=True)
+        y = np.asarray(y, dtype=np.float64)
         if self.objective == "lambdarank" and group is None:
             raise ValueError(f"task '{self.name}': lambdarank needs group sizes; pass group=")
         names = feature_names or [f"f{j}" for j in range(X.shape[1])]
@@ -183,6 +183,11 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
         log.info("task %s: %d trees", self.name, self.best_iteration_)
         return self
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     def _check(self) -> lgb.Booster:
         booster = getattr(self, "booster_", None)
         if booster is None:
@@ -192,10 +197,7 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
     def predict(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
         """Raw margins of ``X``."""
         booster = self._check()
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise ValueError(f"TaskModel '{self.name}': expected {self.n_features_in_} feature "
-                             f"columns, got shape {X.shape}")
+        X = validate_data(self, X, reset=False, dtype=np.float32, ensure_all_finite="allow-nan")
         return np.asarray(booster.predict(X, raw_score=True, num_iteration=self.best_iteration_),
                           dtype=np.float64)
 
