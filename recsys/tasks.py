@@ -71,7 +71,8 @@ def task_specs(cfg: ProjectConfig) -> tuple[TaskSpec, ...]:
 def log_sigmoid(x: NDArray[np.floating]) -> NDArray[np.float64]:
     """``log(1 / (1 + exp(-x)))``, stable for large |x|."""
     x = np.asarray(x, dtype=np.float64)
-    return -np.logaddexp(0.0, -x)
+    with np.errstate(invalid="ignore"):
+        return -np.logaddexp(0.0, -x)
 
 
 def task_score_terms(task: TaskSpec) -> tuple[tuple[str, bool], ...]:
