@@ -252,22 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``recsys`` console script; returns the exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, standalone_mode=True)
+    except SystemExit as ex:  # click prints usage errors itself and exits 2
+        code = ex.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except BlendscopeError as err:
         _err(str(err))
         return 2
-    except typer.Exit as ex:
-        return int(ex.exit_code or 0)
-    except typer.Abort:
-        _err("aborted")
-        return 1
-    except Exception as err:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            return 2 if isinstance(err, click.UsageError) else int(err.exit_code)
-        raise
     return 0
 
 
