@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from enum import Enum
+import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,14 +29,14 @@ app.add_typer(import_app, name="import")
 __all__ = ["app", "main", "parse_weights", "run"]
 
 
-class TableJson(str, Enum):
+class TableJson(StrEnum):
     """Output formats of evaluate and sweep."""
 
     table = "table"
     json = "json"
 
 
-class TableJsonCsv(str, Enum):
+class TableJsonCsv(StrEnum):
     """Output formats of recommend."""
 
     table = "table"
@@ -43,7 +44,7 @@ class TableJsonCsv(str, Enum):
     csv = "csv"
 
 
-class TransformOpt(str, Enum):
+class TransformOpt(StrEnum):
     """Score transforms."""
 
     zscore = "zscore"
@@ -138,8 +139,11 @@ def train(
     from recsys.artifacts import save_project
     from recsys.train import train as run
 
+    started = time.perf_counter()
+
     def progress(stage: str, fraction: float) -> None:
-        typer.echo(f"[{100 * fraction:3.0f}%] {stage}", err=True)
+        elapsed = time.perf_counter() - started
+        typer.echo(f"[{100 * fraction:3.0f}%] {elapsed:6.1f}s  {stage}", err=True)
 
     tp = run(config, progress=progress)
     progress("saving artifacts", 0.98)
@@ -246,6 +250,145 @@ def import_events(
     from recsys.adapters import import_events as run
 
     typer.echo(f"wrote {run(path, out)}")
+
+
+class TextJson(StrEnum):
+    """Output formats of explain."""
+
+    text = "text"
+    json = "json"
+
+
+class ReportFormatOpt(StrEnum):
+    """File formats of report."""
+
+    html = "html"
+    pdf = "pdf"
+    csv = "csv"
+    parquet = "parquet"
+    json = "json"
+    xlsx = "xlsx"
+
+
+def _bar(value: float, scale: float, width: int = 16) -> str:
+    n = int(round(abs(value) / scale * width)) if scale > 0 else 0
+    return ("+" if value >= 0 else "-") * min(n, width)
+
+
+def _explain_text(e: Any, top: int) -> str:
+    from explain import waterfall_steps
+
+    lines = [f"user {e.user_id} · item {e.item_id} \"{e.title}\" · {e.transform} · weights "
+             + ", ".join(f"{t}={w:g}" for t, w in e.weights.items()),
+             f"score {e.score:.4f} = base {e.attribution.base_value:.4f} + feature contributions",
+             ""]
+    steps = waterfall_steps(e.attribution, top)
+    scale = max((abs(s.delta) for s in steps[1:-1]), default=0.0)
+    rows = [{"step": s.label, "contribution": s.end if s.kind in ("base", "total") else s.delta,
+             "bar": "" if s.kind in ("base", "total") else _bar(s.delta, scale)} for s in steps]
+    lines += [_table(rows), "", _table([
+        {"task": t, "margin": x.margin, "transformed": x.transformed, "weight": x.weight,
+         "share": x.share, "share %": f"{100 * x.share_fraction:.0f}%",
+         "prediction": x.prediction} for t, x in e.tasks.items()]), "", "reasons:"]
+    lines += [f"  - {r}" for r in e.reasons]
+    return "\n".join(lines)
+
+
+def _pair_text(p: Any, top: int) -> str:
+    lines = [f"user {p.user_id} · {p.item_a} \"{p.title_a}\" vs {p.item_b} \"{p.title_b}\"",
+             f"gap {p.gap:+.4f} = sum of contribution differences", ""]
+    rows = [{"feature": f, "value": str(a), "vs": str(b), "difference": d}
+            for f, a, b, d in (*p.top_for_a[:top], *p.top_for_b[:top])]
+    lines += [_table(rows), "", _table([{"task": t, "share gap": g} for t, g in p.tasks.items()])]
+    return "\n".join(lines)
+
+
+@app.command("explain")
+def explain_command(
+    artifacts: ArtifactsOpt,
+    user: Annotated[str, typer.Option("--user", "-u", help="User id.")],
+    item: Annotated[str, typer.Option("--item", "-i", help="Item id to explain.")],
+    vs: Annotated[str | None, typer.Option("--vs", help="Second item: explain why ITEM scores "
+                                           "above (or below) it.")] = None,
+    weight: WeightOpt = None,
+    transform: TransformOption = None,
+    fmt: Annotated[TextJson, typer.Option("--format", "-f")] = TextJson.text,
+    top: Annotated[int, typer.Option("--top", min=1, help="Features shown in text.")] = 10,
+) -> None:
+    """Why an item got its blended score for a user: exact feature contributions (they sum to
+    the score `recommend` shows), each task's share and reasons; with --vs, why one item
+    beats another."""
+    from explain import explain_item, explain_pair
+
+    weights = parse_weights(weight)
+    project = _load(artifacts)
+    kind = transform.value if transform else None
+    if vs is not None:
+        pair = explain_pair(project, user, item, vs, weights, kind)
+        out = json.dumps(pair.to_dict(), indent=2) if fmt is TextJson.json \
+            else _pair_text(pair, top)
+    else:
+        e = explain_item(project, user, item, weights, kind)
+        out = json.dumps(e.to_dict(), indent=2) if fmt is TextJson.json else _explain_text(e, top)
+    typer.echo(out)
+
+
+def _report_users(project: Any, users: list[str] | None, users_file: Path | None,
+                  segment: str | None, max_users: int) -> tuple[list[str], str]:
+    from explain import users_in_segment
+    from recsys.errors import ExplanationError
+
+    given = [x for x in (users, users_file, segment) if x]
+    if len(given) != 1:
+        raise ExplanationError("report: choose the users with exactly one of --user, "
+                               "--users-file or --segment COLUMN=VALUE")
+    if users:
+        return list(users), f"users {', '.join(users[:5])}" + (" ..." if len(users) > 5 else "")
+    if users_file is not None:
+        if not users_file.is_file():
+            raise ExplanationError(f"report: users file '{users_file}' does not exist")
+        ids = [ln.strip() for ln in users_file.read_text(encoding="utf-8").splitlines()]
+        ids = [x for x in ids if x and not x.startswith("#") and x != "user_id"]
+        return ids, f"users from {users_file.name}"
+    column, sep, value = (segment or "").partition("=")
+    if not sep or not column.strip():
+        raise ExplanationError(f"report: --segment {segment!r}: expected COLUMN=VALUE, "
+                               "e.g. segment=premium")
+    ids = users_in_segment(project, column.strip(), value.strip(), n=max_users)
+    return ids, f"segment {column.strip()} = {value.strip()}"
+
+
+@app.command("report")
+def report_command(
+    artifacts: ArtifactsOpt,
+    fmt: Annotated[ReportFormatOpt, typer.Option("--format", "-f", help="File format.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (csv and parquet "
+                                      "write a ZIP of tables).")],
+    user: Annotated[list[str] | None, typer.Option("--user", "-u", help="User id; repeat for "
+                                                   "several users.")] = None,
+    users_file: Annotated[Path | None, typer.Option("--users-file", help="Text file with one "
+                                                    "user id per line.")] = None,
+    segment: Annotated[str | None, typer.Option("--segment", metavar="COLUMN=VALUE",
+                                                help="Users with this attribute.")] = None,
+    k: Annotated[int | None, typer.Option("--k", min=1, help="List length (default: "
+                                          "config).")] = None,
+    weight: WeightOpt = None,
+    transform: TransformOption = None,
+    max_users: Annotated[int, typer.Option("--max-users", min=1, help="Sample at most this many "
+                                           "users of a segment.")] = 100,
+) -> None:
+    """Explain the top-K of one user, a list or a segment and write a report (HTML, PDF,
+    CSV/Parquet ZIP, JSON or XLSX), atomically."""
+    from explain import build_report, write_report
+
+    weights = parse_weights(weight)
+    project = _load(artifacts)
+    ids, selection = _report_users(project, user, users_file, segment, max_users)
+    rep = build_report(project, ids, weights, transform.value if transform else None, k,
+                       selection=selection)
+    path = write_report(rep, fmt.value, out)
+    typer.echo(f"wrote {path} ({len(rep.users)} users, {fmt.value}, "
+               f"{path.stat().st_size:,} bytes)")
 
 
 def main(argv: list[str] | None = None) -> int:
