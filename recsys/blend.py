@@ -1,0 +1,400 @@
+"""Blend task scores: monotone transforms, blend weights and a fused top-K.
+
+``blended = sum_t sign_t w_t g_t(m_t)`` (DESIGN.md, "Score spaces and blending"),
+ranked over a whole ``(n_tasks, n_users, n_cand)`` table in one parallel numba pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import operator
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any, Literal, get_args
+
+import numpy as np
+from numba import njit, prange
+from numpy.typing import ArrayLike, NDArray
+
+from recsys.errors import BlendError
+
+__all__ = ["BlendWeights", "Transform", "TransformKind", "blend_scores", "blend_table"]
+__all__ += ["fit_transform", "top_k"]
+
+TransformKind = Literal["zscore", "percentile", "minmax"]
+_KINDS: tuple[str, ...] = get_args(TransformKind)
+_Table, _F64 = NDArray[np.floating[Any]], NDArray[np.float64]
+_F32, _I32, _Bool = NDArray[np.float32], NDArray[np.int32], NDArray[np.bool_]
+_PARALLEL_MIN_CELLS = 1 << 15  # below this a thread launch costs more than the work
+
+
+def _did_you_mean(word: str, options: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_kind(kind: object) -> None:
+    if kind not in _KINDS:
+        valid = ", ".join(f"'{k}'" for k in sorted(_KINDS))
+        raise BlendError(f"transform: unknown kind {kind!r}; valid kinds are {valid}")
+
+
+@dataclass(frozen=True, slots=True)
+class Transform:
+    """A fitted monotone map ``g`` from a task's raw margin into the blending space."""
+
+    kind: TransformKind
+    """``"zscore"``, ``"percentile"`` or ``"minmax"``."""
+    params: tuple[float, ...]
+    """``zscore``: ``(mean, std)``; ``minmax``: ``(lo, hi)``; ``percentile``: the knots,
+    strictly increasing, mapped to evenly spaced probabilities from 0 to 1."""
+
+    def __post_init__(self) -> None:
+        """Check the kind and that the params fit it."""
+        _check_kind(self.kind)
+        p = self.params
+        if not all(isinstance(v, Real) and math.isfinite(v) for v in p):
+            raise BlendError(f"transform '{self.kind}': params must be finite numbers, got {p}")
+        if self.kind == "zscore" and not (len(p) == 2 and p[1] > 0):
+            raise BlendError(f"transform 'zscore': params must be (mean, std > 0), got {p}")
+        if self.kind == "minmax" and not (len(p) == 2 and p[1] > p[0]):
+            raise BlendError(f"transform 'minmax': params must be (lo, hi > lo), got {p}")
+        if self.kind == "percentile" and (len(p) < 2 or not np.all(np.diff(p) > 0)):
+            msg = f"at least 2 strictly increasing knots, got {len(p)} starting {p[:4]}"
+            raise BlendError(f"transform 'percentile': params must be {msg}")
+
+    def _affine_slope(self) -> float:
+        a, b = self.params
+        return 1.0 / b if self.kind == "zscore" else 1.0 / (b - a)
+
+    def _pieces(self, x: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """Linear piece holding each ``x`` (-1 below the knots, m-1 above) and its slope."""
+        knots = np.asarray(self.params)
+        m = knots.size
+        slopes = np.diff(np.linspace(0.0, 1.0, m)) / np.diff(knots)
+        j = np.searchsorted(knots, x, side="right") - 1
+        inside = (j >= 0) & (j < m - 1)
+        return j, np.where(inside, slopes[np.clip(j, 0, m - 2)], 0.0)
+
+    def apply(self, x: ArrayLike) -> NDArray[np.floating[Any]]:
+        """``g(x)``: monotone non-decreasing, float32 for float32 input else float64.
+
+        NaN stays NaN. ``minmax`` is not clipped (past the fitted range it keeps
+        ranking); ``percentile`` is 0 below the first knot and 1 above the last.
+        """
+        arr, p = np.asarray(x), np.asarray(self.params)
+        if self.kind == "percentile":
+            out = np.interp(arr.astype(np.float64), p, np.linspace(0.0, 1.0, p.size))
+        else:
+            out = (arr.astype(np.float64) - p[0]) * self._affine_slope()
+        return out.astype(np.float32) if arr.dtype == np.float32 else out
+
+    def slope(self, x: ArrayLike) -> NDArray[np.float64]:
+        """Return the derivative of :meth:`apply` (NaN at NaN).
+
+        For ``percentile``: the slope of the piece holding ``x`` (the right one at a
+        knot), 0 outside the knots.
+        """
+        xf = np.asarray(x, dtype=np.float64)
+        pc = self.kind == "percentile"
+        out = self._pieces(xf)[1] if pc else np.full(xf.shape, self._affine_slope())
+        return np.where(np.isnan(xf), np.nan, out)
+
+    def quotient(self, x: ArrayLike, x0: ArrayLike) -> NDArray[np.float64]:
+        """Rescale factor ``(g(x) - g(x0)) / (x - x0)``, elementwise with broadcasting.
+
+        On one linear piece (so also where ``x == x0``) it is that piece's slope; across
+        one knot the step is summed piece by piece, so a tiny step gives a weighted mean
+        of the two slopes, not rounding noise. ``quotient * (x - x0) == g(x) - g(x0)``
+        to rounding: blended SHAP attributions stay exactly additive (DESIGN.md).
+        """
+        xf, x0f = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(x0, np.float64))
+        nan = np.isnan(xf) | np.isnan(x0f)
+        if self.kind != "percentile":
+            return np.where(nan, np.nan, self._affine_slope())
+        (jx, sx), (j0, s0) = self._pieces(xf), self._pieces(x0f)
+        knot = np.asarray(self.params)[np.clip(np.minimum(jx, j0) + 1, 0, len(self.params) - 1)]
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 * inf outside the knots
+            left, right = s0 * (knot - x0f), sx * (xf - knot)
+            step = np.where(s0 == 0, 0.0, left) + np.where(sx == 0, 0.0, right)
+            gap = np.where(np.abs(jx - j0) == 1, step, self.apply(xf) - self.apply(x0f))
+            q = gap / np.where(jx == j0, 1.0, xf - x0f)
+        return np.where(nan, np.nan, np.where(jx == j0, s0, q))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready ``{"kind": ..., "params": [...]}``."""
+        return {"kind": self.kind, "params": [float(v) for v in self.params]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Transform:
+        """Rebuild a transform from :meth:`to_dict` output (validated)."""
+        if not isinstance(d, Mapping) or set(d) != {"kind", "params"}:
+            raise BlendError(f"transform: from_dict needs keys 'kind' and 'params', got {d!r:.80}")
+        try:
+            params = tuple(float(v) for v in d["params"])
+        except (TypeError, ValueError) as err:
+            raise BlendError(f"transform: params must be numbers, got {d['params']!r}") from err
+        return cls(d["kind"], params)
+
+
+def fit_transform(kind: TransformKind, scores: ArrayLike, *, n_knots: int = 1001) -> Transform:
+    """Fit a :class:`Transform` of ``kind`` on one task's training scores.
+
+    Parameters
+    ----------
+    kind : {"zscore", "percentile", "minmax"}
+        Transform family; anything else raises :class:`BlendError`.
+    scores : array_like
+        Training scores, any shape; NaN and infinite values are ignored.
+    n_knots : int
+        Number of quantiles for ``percentile`` (``>= 2``). Quantiles closer than
+        ``1e-12 * max|score|`` (float noise) are merged, the later one dropped.
+
+    Returns
+    -------
+    Transform
+        Below 2 distinct finite scores the fit is degenerate but valid, with a
+        ``RuntimeWarning``: ``zscore`` uses std 1, ``minmax`` ``hi = lo + 1`` and
+        ``percentile`` maps the value ``c`` to 0.5 (knots ``c -/+ 0.5``; ``c = 0`` if
+        there is no finite score). Widths grow to ``1e-9 * |c|`` past ``|c| = 1e9``.
+    """
+    _check_kind(kind)
+    if operator.index(n_knots) < 2:
+        raise BlendError(f"transform 'percentile': n_knots must be >= 2, got {n_knots}")
+    arr = np.asarray(scores, dtype=np.float64).ravel()
+    finite = arr[np.isfinite(arr)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if not hi > lo:
+        msg = f"fewer than 2 distinct finite scores to fit ({finite.size} finite of {arr.size})"
+        msg += f"; using a degenerate transform around {lo}"
+        warnings.warn(f"transform '{kind}': {msg}", RuntimeWarning, stacklevel=2)
+        half = max(0.5, abs(lo) * 5e-10)  # still visible next to a huge lo
+        degenerate = {"zscore": (lo, 1.0), "minmax": (lo, lo + 2 * half)}
+        return Transform(kind, degenerate.get(kind, (lo - half, lo + half)))
+    if kind != "percentile":
+        std = float(finite.std()) or 1.0
+        return Transform(kind, (float(finite.mean()), std) if kind == "zscore" else (lo, hi))
+    q = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, n_knots)))
+    knots = q[np.insert(np.diff(q) > 1e-12 * max(abs(lo), abs(hi)), 0, True)]
+    return Transform(kind, tuple(float(v) for v in (knots if knots.size > 1 else (lo, hi))))
+
+
+@dataclass(frozen=True, slots=True)
+class BlendWeights:
+    """Non-negative blend weight per task, in insertion order; build with :meth:`of`."""
+
+    weights: tuple[tuple[str, float], ...]
+    """``(task, weight)`` pairs; weights are finite and ``>= 0`` (direction is a sign)."""
+
+    def __post_init__(self) -> None:
+        """Check names are distinct and weights finite and non-negative."""
+        seen: set[str] = set()
+        for task, w in self.weights:
+            if not isinstance(task, str) or not task or task in seen:
+                msg = f"task names must be distinct, non-empty strings, got {task!r}"
+                raise BlendError(f"blend weights: {msg}")
+            seen.add(task)
+            if not isinstance(w, Real) or not math.isfinite(w):
+                raise BlendError(f"task '{task}': blend weight must be a finite number, got {w!r}")
+            if w < 0:
+                msg = f"must be >= 0, got {w}; minimise a task with sign -1 instead"
+                raise BlendError(f"task '{task}': blend weight {msg}")
+
+    @classmethod
+    def of(cls, mapping: Mapping[str, float]) -> BlendWeights:
+        """Build validated weights from ``{task: weight}``, keeping the mapping's order."""
+        return cls(tuple((t, float(w) if isinstance(w, Real) else w) for t, w in mapping.items()))
+
+    def get(self, task: str) -> float:
+        """Weight of ``task``; :class:`BlendError` with a did-you-mean hint if unknown."""
+        d = self.as_dict()
+        if task not in d:
+            raise BlendError(f"blend weights: unknown task '{task}'{_did_you_mean(task, list(d))}")
+        return d[task]
+
+    def as_dict(self) -> dict[str, float]:
+        """``{task: weight}`` in insertion order (a fresh dict)."""
+        return dict(self.weights)
+
+    def vector(self, tasks: Sequence[str], signs: Sequence[float] | None = None) -> _F64:
+        """Weights in the order of ``tasks``, times ``signs`` (+1 maximise, -1 minimise).
+
+        :class:`BlendError` if a weight names a task not in ``tasks`` (with a
+        did-you-mean hint), a task has no weight or a sign is not +1 or -1.
+        """
+        tasks = list(tasks)
+        own = self.as_dict()
+        problems = [f"unknown task '{t}'{_did_you_mean(t, tasks)}" for t in own if t not in tasks]
+        missing = [t for t in tasks if t not in own]
+        problems += [f"no weight for task '{t}' (0 turns a task off)" for t in missing]
+        if problems:
+            raise BlendError("blend weights: " + "; ".join(problems))
+        vec = np.array([own[t] for t in tasks], dtype=np.float64)
+        sign_arr = np.ones(len(tasks)) if signs is None else np.asarray(signs, dtype=np.float64)
+        if sign_arr.shape != vec.shape:
+            raise BlendError(f"blend weights: expected {len(tasks)} signs, got {len(sign_arr)}")
+        for t, s in zip(tasks, sign_arr, strict=True):
+            if s not in (1.0, -1.0):
+                msg = f"sign must be +1 (maximise) or -1 (minimise), got {s}"
+                raise BlendError(f"task '{t}': {msg}")
+        return vec * sign_arr
+
+    def with_weight(self, task: str, weight: float) -> BlendWeights:
+        """Return a copy with ``task`` set to ``weight`` (appended if ``task`` is new)."""
+        return BlendWeights.of({**self.as_dict(), task: weight})
+
+
+def blend_scores(
+    scores: Mapping[str, ArrayLike],
+    weights: BlendWeights,
+    *,
+    signs: Mapping[str, float] | None = None,
+) -> NDArray[np.float64]:
+    """Blend transformed task scores into float64 ``sum_t sign_t * w_t * scores[t]``.
+
+    ``scores`` holds one array per task, all of one shape; ``weights`` has one weight
+    per task in ``scores``, no more, no less; ``signs`` gives +1 (maximise) or -1
+    (minimise) per task, unlisted tasks being maximised. NaN in any task propagates
+    (even at weight 0). Tasks are summed in sorted name order, so the order of
+    ``scores`` never changes a bit of the result.
+    """
+    if not scores:
+        raise BlendError("blend_scores: no task scores given; pass at least one task")
+    tasks = sorted(scores)
+    signs = signs or {}
+    unknown = [f"'{t}'{_did_you_mean(t, tasks)}" for t in signs if t not in scores]
+    if unknown:
+        raise BlendError(f"blend_scores: signs name unknown task {', '.join(unknown)}")
+    w = weights.vector(tasks, [signs.get(t, 1.0) for t in tasks])
+    arrays = [np.asarray(scores[t], dtype=np.float64) for t in tasks]
+    for t, a in zip(tasks, arrays, strict=True):
+        if a.shape != arrays[0].shape:
+            msg = f"scores have shape {a.shape}, expected {arrays[0].shape} like '{tasks[0]}'"
+            raise BlendError(f"blend_scores: task '{t}' {msg}")
+    out = np.zeros(arrays[0].shape, dtype=np.float64)
+    for wt, a in zip(w, arrays, strict=True):
+        out += wt * a
+    return out
+
+
+@njit(cache=True)
+def _blend_user(table: _Table, w: _F64, u: int, row: _F64) -> None:
+    """``row[c] = sum_t w[t] * table[t, u, c]``, in float64 and in task order."""
+    row[:] = 0.0
+    for t in range(table.shape[0]):  # task-outer: the inner loop vectorises
+        for c in range(table.shape[2]):
+            row[c] += w[t] * table[t, u, c]
+
+
+@njit(cache=True)
+def _keep_best(row: _F64, k: int, valid: _Bool, idx: _I32, score: _F32) -> None:
+    """Write the ``k`` best valid, non-NaN entries of ``row`` (kept by insertion)."""
+    best = np.empty(k, np.float64)
+    n = 0
+    for c in range(row.size):
+        s = row[c]
+        if not valid[c] or np.isnan(s) or (n == k and s <= best[k - 1]):
+            continue
+        j = n if n < k else k - 1
+        while j > 0 and best[j - 1] < s:  # strict: an equal, earlier candidate stays ahead
+            best[j] = best[j - 1]
+            idx[j] = idx[j - 1]
+            j -= 1
+        best[j], idx[j] = s, c
+        n = min(n + 1, k)
+    for j in range(n):
+        score[j] = best[j]
+
+
+@njit(parallel=True, cache=True)
+def _top_k_parallel(table: _Table, w: _F64, k: int, valid: _Bool, idx: _I32, score: _F32) -> None:
+    for u in prange(table.shape[1]):
+        row = np.empty(table.shape[2], np.float64)
+        _blend_user(table, w, u, row)
+        _keep_best(row, k, valid[u], idx[u], score[u])
+
+
+@njit(cache=True)
+def _top_k_serial(table: _Table, w: _F64, k: int, valid: _Bool, idx: _I32, score: _F32) -> None:
+    row = np.empty(table.shape[2], np.float64)
+    for u in range(table.shape[1]):
+        _blend_user(table, w, u, row)
+        _keep_best(row, k, valid[u], idx[u], score[u])
+
+
+@njit(parallel=True, cache=True)
+def _blend_parallel(table: _Table, w: _F64, out: _F32) -> None:
+    for u in prange(table.shape[1]):
+        row = np.empty(table.shape[2], np.float64)
+        _blend_user(table, w, u, row)
+        out[u] = row
+
+
+def _check_table(table: ArrayLike, w: ArrayLike, where: str) -> tuple[_Table, _F64]:
+    arr = np.asarray(table)
+    if arr.ndim != 3:
+        msg = f"must have shape (n_tasks, n_users, n_cand), got {arr.shape}"
+        raise BlendError(f"{where}: table {msg}")
+    arr = arr if arr.dtype in (np.float32, np.float64) else arr.astype(np.float64)
+    wv = np.asarray(w, dtype=np.float64)
+    if wv.shape != (arr.shape[0],) or not np.all(np.isfinite(wv)):
+        msg = f"must hold {arr.shape[0]} finite task weights, got {wv.tolist()}"
+        raise BlendError(f"{where}: w {msg}")
+    return np.ascontiguousarray(arr), wv
+
+
+def blend_table(table: ArrayLike, w: ArrayLike) -> NDArray[np.float32]:
+    """Blended score ``sum_t w[t] * table[t]`` of every (user, candidate), as float32.
+
+    ``table`` and ``w`` are as in :func:`top_k`. Summed in float64 in task order and
+    then rounded, so equal to the scores :func:`top_k` returns. NaN where any task is.
+    """
+    arr, wv = _check_table(table, w, "blend_table")
+    if arr.size < _PARALLEL_MIN_CELLS:  # same sums in NumPy, without a thread launch
+        acc = sum((wv[t] * arr[t] for t in range(arr.shape[0])), np.zeros(arr.shape[1:]))
+        return np.asarray(acc, dtype=np.float32)
+    out = np.empty(arr.shape[1:], dtype=np.float32)
+    _blend_parallel(arr, wv, out)
+    return out
+
+
+def top_k(
+    table: ArrayLike, w: ArrayLike, k: int, *, valid: ArrayLike | None = None
+) -> tuple[_I32, _F32]:
+    """Rank the ``k`` best candidates of every user under the blend, in one parallel pass.
+
+    Parameters
+    ----------
+    table : ndarray, shape (n_tasks, n_users, n_cand)
+        Transformed task scores (float32 at demo scale).
+    w : array_like, shape (n_tasks,)
+        Signed weights, e.g. from :meth:`BlendWeights.vector`.
+    k : int
+        List length, ``>= 1``; may exceed ``n_cand``.
+    valid : ndarray of bool, shape (n_users, n_cand), optional
+        ``False`` marks candidates to skip (e.g. already seen).
+
+    Returns
+    -------
+    index : ndarray of int32, shape (n_users, k)
+        Candidate columns by blended score, best first; ties go to the lower index.
+        Invalid and NaN candidates are skipped; short lists are padded with -1.
+    score : ndarray of float32, shape (n_users, k)
+        Their blended scores (as :func:`blend_table`), NaN in the padding.
+    """
+    arr, wv = _check_table(table, w, "top_k")
+    k = operator.index(k)
+    if k < 1:
+        raise BlendError(f"top_k: k must be >= 1, got {k}")
+    _, n_users, n_cand = arr.shape
+    mask = np.ones((n_users, n_cand), np.bool_) if valid is None else np.asarray(valid, np.bool_)
+    if valid is not None and mask.shape != (n_users, n_cand):
+        raise BlendError(f"top_k: valid must have shape {(n_users, n_cand)}, got {mask.shape}")
+    index = np.full((n_users, k), -1, dtype=np.int32)
+    score = np.full((n_users, k), np.nan, dtype=np.float32)
+    kernel = _top_k_serial if arr.size < _PARALLEL_MIN_CELLS else _top_k_parallel
+    kernel(arr, wv, k, np.ascontiguousarray(mask), index, score)
+    return index, score

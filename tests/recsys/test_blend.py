@@ -1,0 +1,425 @@
+"""Tests of ``recsys.blend``: transforms, weights, the blend and the fused top-K."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from numpy.typing import NDArray
+
+from recsys.blend import (
+    BlendWeights,
+    Transform,
+    TransformKind,
+    blend_scores,
+    blend_table,
+    fit_transform,
+    top_k,
+)
+from recsys.errors import BlendError
+
+KINDS: list[TransformKind] = ["zscore", "percentile", "minmax"]
+TASKS = ["ctr", "cvr", "dwell", "returns"]
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False)
+wide = st.floats(-3e3, 3e3, allow_nan=False, allow_subnormal=False)
+weight = st.floats(0.0, 10.0, allow_subnormal=False)
+# no deadline: the first example may load numba kernels; 60 examples keep the file quick
+PROPERTY = settings(deadline=None, max_examples=60)
+training = hnp.arrays(np.float64, st.integers(1, 40), elements=finite)
+queries = hnp.arrays(np.float64, st.integers(1, 40), elements=wide)
+
+
+def fit_quiet(kind: TransformKind, scores: NDArray[Any], **kw: Any) -> Transform:
+    """``fit_transform`` without the degenerate-fit warning (tested on its own)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fit_transform(kind, scores, **kw)
+
+
+# ---------------------------------------------------------------- transforms
+
+
+@PROPERTY
+@given(kind=st.sampled_from(KINDS), data=training, x=queries)
+def test_transform_is_monotone(kind: TransformKind, data: NDArray[Any], x: NDArray[Any]) -> None:
+    tr = fit_quiet(kind, data, n_knots=33)
+    xs = np.sort(np.concatenate([x, data]))
+    with np.errstate(over="ignore"):  # a tiny fitted range can overflow float32 to inf
+        for g in (tr.apply(xs), tr.apply(xs.astype(np.float32))):
+            assert np.all(g[1:] >= g[:-1])  # (not np.diff: inf - inf is NaN)
+    assert np.all(tr.slope(xs) >= 0)
+
+
+@PROPERTY
+@given(kind=st.sampled_from(KINDS), data=training, x=queries, x0=queries, same=st.data())
+def test_quotient_times_step_is_the_transformed_step(
+    kind: TransformKind, data: NDArray[Any], x: NDArray[Any], x0: NDArray[Any], same: Any
+) -> None:
+    tr = fit_quiet(kind, data, n_knots=65)
+    n = min(x.size, x0.size)
+    x, x0 = x[:n], x0[:n].copy()
+    tie = same.draw(hnp.arrays(np.bool_, n))
+    x0[tie] = x[tie]  # include x == x0
+    gx, g0 = tr.apply(x), tr.apply(x0)
+    lhs = tr.quotient(x, x0) * (x - x0)
+    scale = np.maximum(np.maximum(np.abs(gx), np.abs(g0)), 1.0)
+    assert np.all(np.abs(lhs - (gx - g0)) <= 1e-9 * scale)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_quotient_equals_slope_where_x_equals_x0(
+    kind: TransformKind, rng: np.random.Generator
+) -> None:
+    tr = fit_transform(kind, rng.normal(size=500), n_knots=11)
+    x = np.concatenate([rng.normal(size=50), np.asarray(tr.params), [-9.0, 9.0]])
+    np.testing.assert_array_equal(tr.quotient(x, x), tr.slope(x))
+
+
+def test_percentile_quotient_across_knots_and_tiny_steps(rng: np.random.Generator) -> None:
+    tr = fit_transform("percentile", rng.normal(size=2000), n_knots=21)
+    k = np.asarray(tr.params)
+    x0 = np.array([k[3] - 1e-14, k[5] - 0.01, -50.0, k[-1], -50.0, k[0]])
+    x = np.array([k[3] + 1e-14, k[9] + 0.01, 50.0, 60.0, k[1], np.inf])
+    q = tr.quotient(x, x0)
+    slopes = sorted([tr.slope(x0[0]), tr.slope(x[0])])
+    assert slopes[0] < slopes[1] and slopes[0] <= q[0] <= slopes[1]  # tiny step over a knot
+    gap = (tr.apply(x) - tr.apply(x0))[:5]  # interp's own rounding is ~1e-17 here
+    np.testing.assert_allclose(q[:5] * (x - x0)[:5], gap, rtol=1e-12, atol=1e-15)
+    assert q[2] == pytest.approx(1 / 100) and q[3] == 0.0 and q[5] == 0.0
+
+
+def test_percentile_slope_uses_right_piece_and_is_zero_outside() -> None:
+    tr = Transform("percentile", (0.0, 1.0, 3.0))  # probabilities 0, 0.5, 1
+    np.testing.assert_allclose(
+        tr.slope([-1.0, 0.0, 0.5, 1.0, 2.9, 3.0, 4.0]), [0, 0.5, 0.5, 0.25, 0.25, 0, 0]
+    )
+    np.testing.assert_allclose(tr.apply([-1.0, 0.0, 1.0, 2.0, 3.0, 7.0]), [0, 0, 0.5, 0.75, 1, 1])
+
+
+def test_zscore_standardises_training_data(rng: np.random.Generator) -> None:
+    data = rng.normal(5.0, 3.0, size=10_000)
+    z = fit_transform("zscore", data).apply(data)
+    assert abs(z.mean()) < 1e-12
+    assert z.std() == pytest.approx(1.0, rel=1e-12)
+    np.testing.assert_allclose(fit_transform("zscore", data).quotient(data, 0.0), 1 / data.std())
+
+
+def test_percentile_maps_median_to_one_half(rng: np.random.Generator) -> None:
+    data = rng.lognormal(size=10_001)
+    tr = fit_transform("percentile", data)
+    assert tr.apply(np.median(data)) == pytest.approx(0.5, abs=1e-3)
+    assert tr.apply(data).min() == 0.0 and tr.apply(data).max() == 1.0
+
+
+def test_minmax_maps_range_to_unit_interval_without_clipping() -> None:
+    tr = fit_transform("minmax", np.array([2.0, 4.0, 6.0]))
+    np.testing.assert_allclose(tr.apply([2.0, 6.0, 8.0]), [0.0, 1.0, 1.5])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_nan_is_ignored_in_fit_and_kept_in_apply(
+    kind: TransformKind, rng: np.random.Generator
+) -> None:
+    data = rng.normal(size=300)
+    with_nan = np.concatenate([data, [np.nan, np.inf, np.nan]])
+    tr = fit_transform(kind, with_nan)
+    assert tr == fit_transform(kind, data)
+    out = tr.apply(np.array([np.nan, 0.0]))
+    assert np.isnan(out[0]) and not np.isnan(out[1])
+    assert (
+        np.isnan(tr.slope([np.nan])[0])
+        and np.isnan(tr.quotient([np.nan, 1.0], [0.0, np.nan])).all()
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_apply_keeps_float32_and_promotes_the_rest(kind: TransformKind) -> None:
+    tr = fit_transform(kind, np.arange(10.0))
+    assert tr.apply(np.arange(3, dtype=np.float32)).dtype == np.float32
+    assert tr.apply(np.arange(3)).dtype == np.float64
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_to_dict_round_trips_through_json(kind: TransformKind, rng: np.random.Generator) -> None:
+    tr = fit_transform(kind, rng.normal(size=1000) * 1e-3 + 1 / 3)
+    back = Transform.from_dict(json.loads(json.dumps(tr.to_dict())))
+    assert back == tr
+    x = rng.normal(size=20)
+    np.testing.assert_array_equal(back.apply(x), tr.apply(x))
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("zscore", (3.0, 1.0)), ("minmax", (3.0, 4.0)), ("percentile", (2.5, 3.5))],
+)
+def test_degenerate_fit_warns_and_stays_valid(
+    kind: TransformKind, expected: tuple[float, float]
+) -> None:
+    with pytest.warns(RuntimeWarning, match=f"transform '{kind}': fewer than 2 distinct finite"):
+        tr = fit_transform(kind, np.array([3.0, 3.0, np.nan]))
+    assert tr.params == expected
+    with pytest.warns(RuntimeWarning, match=r"\(0 finite of 2\)"):
+        empty = fit_transform(kind, np.array([np.nan, np.nan]))
+    assert np.isfinite(empty.apply(np.array([0.0, 1.0]))).all()
+
+
+def test_percentile_merges_equal_quantiles() -> None:
+    tr = fit_transform("percentile", np.array([0.0] * 50 + [1.0, 2.0, 3.0]), n_knots=101)
+    assert np.all(np.diff(tr.params) > 0) and tr.params[0] == 0.0 and tr.params[-1] == 3.0
+    noisy = fit_transform("percentile", np.array([1.0, 1.0 + 2e-16, 3.0]), n_knots=5)
+    assert noisy.params == (1.0, 2.0, 3.0)  # 1 ulp apart: float noise, merged
+    close = fit_transform("percentile", np.array([1e6, 1e6 + 1e-7]))
+    assert close.params == (1e6, 1e6 + 1e-7)  # all quantiles within the noise band
+
+
+def test_transform_errors_name_the_problem() -> None:
+    with pytest.raises(
+        BlendError, match="unknown kind 'log'; valid kinds are 'minmax', 'percentile', 'zscore'"
+    ):
+        fit_transform("log", np.arange(3.0))  # type: ignore[arg-type]
+    with pytest.raises(BlendError, match="n_knots must be >= 2, got 1"):
+        fit_transform("percentile", np.arange(3.0), n_knots=1)
+    with pytest.raises(
+        BlendError, match=r"'zscore': params must be \(mean, std > 0\), got \(0.0, 0.0\)"
+    ):
+        Transform("zscore", (0.0, 0.0))
+    with pytest.raises(BlendError, match=r"'minmax': params must be \(lo, hi > lo\)"):
+        Transform("minmax", (1.0, 1.0))
+    with pytest.raises(BlendError, match="at least 2 strictly increasing knots, got 3"):
+        Transform("percentile", (0.0, 2.0, 1.0))
+    with pytest.raises(BlendError, match="params must be finite numbers"):
+        Transform("zscore", (np.nan, 1.0))
+    with pytest.raises(
+        BlendError, match="needs keys 'kind' and 'params', got \\{'kind': 'zscore'\\}"
+    ):
+        Transform.from_dict({"kind": "zscore"})
+    with pytest.raises(BlendError, match="params must be numbers, got \\['a', 1\\]"):
+        Transform.from_dict({"kind": "zscore", "params": ["a", 1]})
+
+
+# ---------------------------------------------------------------- weights
+
+
+def test_blend_weights_keep_order_and_copy_on_write() -> None:
+    w = BlendWeights.of({"cvr": 2, "ctr": 0.5})
+    assert w.weights == (("cvr", 2.0), ("ctr", 0.5))
+    assert w.get("ctr") == 0.5
+    w2 = w.with_weight("ctr", 0.0).with_weight("dwell", 1.0)
+    assert w2.as_dict() == {"cvr": 2.0, "ctr": 0.0, "dwell": 1.0}
+    assert w.as_dict() == {"cvr": 2.0, "ctr": 0.5}
+    np.testing.assert_array_equal(w.vector(["ctr", "cvr"], [1, -1]), [0.5, -2.0])
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        (
+            {"ctr": -0.2},
+            r"task 'ctr': blend weight must be >= 0, got -0.2; minimise a task with sign -1",
+        ),
+        ({"ctr": float("nan")}, "task 'ctr': blend weight must be a finite number, got nan"),
+        ({"ctr": float("inf")}, "task 'ctr': blend weight must be a finite number, got inf"),
+        ({"ctr": "high"}, "task 'ctr': blend weight must be a finite number, got 'high'"),
+        ({"": 1.0}, "task names must be distinct, non-empty strings, got ''"),
+    ],
+)
+def test_invalid_weights_raise(mapping: dict[str, Any], message: str) -> None:
+    with pytest.raises(BlendError, match=message):
+        BlendWeights.of(mapping)
+    with pytest.raises(BlendError, match=message):
+        BlendWeights.of({"cvr": 1.0}).with_weight(*next(iter(mapping.items())))
+
+
+def test_weight_task_errors_name_tasks_with_did_you_mean() -> None:
+    w = BlendWeights.of({"ctr": 1.0, "cvrr": 1.0})
+    with pytest.raises(
+        BlendError, match=r"unknown task 'cvrr' \(did you mean 'cvr'\?\); no weight for task 'cvr'"
+    ):
+        w.vector(["ctr", "cvr"])
+    with pytest.raises(
+        BlendError,
+        match="no weight for task 'cvr' .*; no weight for task 'dwell' \\(0 turns a task off\\)",
+    ):
+        BlendWeights.of({"ctr": 1.0}).vector(["ctr", "cvr", "dwell"])
+    with pytest.raises(BlendError, match=r"unknown task 'crt' \(did you mean 'ctr'\?\)"):
+        w.get("crt")
+    with pytest.raises(BlendError, match="task 'ctr': sign must be \\+1 \\(maximise\\) or -1"):
+        w.vector(["ctr", "cvrr"], [0.5, 1.0])
+    with pytest.raises(BlendError, match="expected 2 signs, got 1"):
+        w.vector(["ctr", "cvrr"], [1.0])
+    with pytest.raises(BlendError, match="distinct, non-empty strings, got 'a'"):
+        BlendWeights((("a", 1.0), ("a", 2.0)))
+
+
+# ---------------------------------------------------------------- blend_scores
+
+
+@st.composite
+def task_scores(draw: st.DrawFn) -> dict[str, NDArray[np.float64]]:
+    n_tasks = draw(st.integers(1, len(TASKS)))
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=2, max_side=6))
+    return {t: draw(hnp.arrays(np.float64, shape, elements=finite)) for t in TASKS[:n_tasks]}
+
+
+@PROPERTY
+@given(
+    scores=task_scores(),
+    w1=st.lists(weight, min_size=4, max_size=4),
+    w2=st.lists(weight, min_size=4, max_size=4),
+    a=weight,
+    b=weight,
+)
+def test_blend_scores_is_linear_in_weights(
+    scores: dict[str, NDArray[Any]], w1: list[float], w2: list[float], a: float, b: float
+) -> None:
+    tasks = list(scores)
+    bw1 = BlendWeights.of(dict(zip(tasks, w1, strict=False)))
+    bw2 = BlendWeights.of(dict(zip(tasks, w2, strict=False)))
+    combined = BlendWeights.of({t: a * bw1.get(t) + b * bw2.get(t) for t in tasks})
+    expected = a * blend_scores(scores, bw1) + b * blend_scores(scores, bw2)
+    np.testing.assert_allclose(blend_scores(scores, combined), expected, rtol=1e-9, atol=1e-6)
+
+
+@PROPERTY
+@given(scores=task_scores(), ws=st.lists(weight, min_size=4, max_size=4), perm=st.randoms())
+def test_blend_scores_ignores_task_order(
+    scores: dict[str, NDArray[Any]], ws: list[float], perm: Any
+) -> None:
+    tasks = list(scores)
+    w = BlendWeights.of(dict(zip(tasks, ws, strict=False)))
+    shuffled = tasks.copy()
+    perm.shuffle(shuffled)
+    w_shuffled = BlendWeights.of({t: w.get(t) for t in reversed(shuffled)})
+    signs = {t: -1.0 for t in shuffled[:1]}
+    np.testing.assert_array_equal(
+        blend_scores({t: scores[t] for t in shuffled}, w_shuffled, signs=signs),
+        blend_scores(scores, w, signs=signs),
+    )
+
+
+def test_blend_scores_signs_and_nan() -> None:
+    scores = {"ctr": np.array([1.0, np.nan]), "dwell": np.array([2.0, 3.0])}
+    w = BlendWeights.of({"ctr": 0.0, "dwell": 0.5})
+    out = blend_scores(scores, w, signs={"dwell": -1})
+    assert out[0] == -1.0 and np.isnan(out[1]) and out.dtype == np.float64
+
+
+def test_blend_scores_errors() -> None:
+    w = BlendWeights.of({"ctr": 1.0, "cvr": 1.0})
+    with pytest.raises(
+        BlendError, match=r"task 'cvr' scores have shape \(3,\), expected \(2,\) like 'ctr'"
+    ):
+        blend_scores({"ctr": np.zeros(2), "cvr": np.zeros(3)}, w)
+    with pytest.raises(BlendError, match="no task scores given"):
+        blend_scores({}, w)
+    with pytest.raises(
+        BlendError, match=r"signs name unknown task 'ctrr' \(did you mean 'ctr'\?\)"
+    ):
+        blend_scores({"ctr": np.zeros(2), "cvr": np.zeros(2)}, w, signs={"ctrr": -1})
+    with pytest.raises(BlendError, match="no weight for task 'dwell'"):
+        blend_scores({"ctr": np.zeros(2), "cvr": np.zeros(2), "dwell": np.zeros(2)}, w)
+
+
+# ---------------------------------------------------------------- top_k and blend_table
+
+
+def reference_top_k(
+    table: NDArray[Any], w: NDArray[Any], k: int, valid: NDArray[np.bool_] | None
+) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+    """Rank by a full stable sort of the blended score (float64, summed in task order), NaN last."""
+    score = np.zeros(table.shape[1:])
+    for t in range(table.shape[0]):
+        score += w[t] * table[t].astype(np.float64)
+    if valid is not None:
+        score[~valid] = np.nan
+    pad = np.full((score.shape[0], max(k - score.shape[1], 0)), np.nan)
+    score = np.concatenate([score, pad], axis=1)
+    order = np.argsort(-score, axis=1, kind="stable")[:, :k]
+    best = np.take_along_axis(score, order, axis=1)
+    return np.where(np.isnan(best), -1, order).astype(np.int32), best.astype(np.float32)
+
+
+# small integers and halves make exact ties; NaN tests skipping
+cell = st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0, np.nan]) | st.floats(-5, 5, width=32)
+tables = hnp.arrays(
+    np.float32, st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 12)), elements=cell
+)
+task_weights = st.sampled_from([0.0, 0.5, 1.0, -1.0, 2.0, 0.3])
+
+
+@st.composite
+def score_tables(draw: st.DrawFn) -> tuple[NDArray[np.float32], NDArray[np.float64], int, Any]:
+    table = draw(tables)
+    n_tasks, n_users, n_cand = table.shape
+    w = np.array(draw(st.lists(task_weights, min_size=n_tasks, max_size=n_tasks)))
+    valid = draw(st.none() | hnp.arrays(np.bool_, (n_users, n_cand)))
+    return table, w, draw(st.integers(1, n_cand + 3)), valid
+
+
+@settings(deadline=None, max_examples=120)
+@given(case=score_tables())
+def test_top_k_equals_a_full_stable_sort(case: Any) -> None:
+    table, w, k, valid = case
+    index, score = top_k(table, w, k, valid=valid)
+    ref_index, ref_score = reference_top_k(table, w, k, valid)
+    np.testing.assert_array_equal(index, ref_index)
+    np.testing.assert_array_equal(score, ref_score)
+    blended = blend_table(table, w)
+    np.testing.assert_array_equal(
+        score, np.where(index >= 0, np.take_along_axis(blended, np.maximum(index, 0), 1), np.nan)
+    )
+
+
+def test_top_k_pads_short_lists_and_breaks_ties_by_index() -> None:
+    table = np.array([[[1.0, 3.0, 3.0, np.nan], [np.nan] * 4]], dtype=np.float32)
+    valid = np.array([[True, True, True, True], [True, True, True, True]])
+    index, score = top_k(table, [2.0], 5, valid=valid)
+    np.testing.assert_array_equal(index, [[1, 2, 0, -1, -1], [-1] * 5])
+    np.testing.assert_array_equal(score[0, :3], [6.0, 6.0, 2.0])
+    assert np.isnan(score[0, 3:]).all() and np.isnan(score[1]).all()
+    assert index.dtype == np.int32 and score.dtype == np.float32
+    index, _ = top_k(table, [2.0], 1, valid=np.array([[True, False, True, True], [False] * 4]))
+    np.testing.assert_array_equal(index, [[2], [-1]])
+
+
+@pytest.mark.parametrize("n_users", [50, 2000])  # serial and parallel kernels
+def test_blend_table_matches_tensordot(n_users: int, rng: np.random.Generator) -> None:
+    table = rng.normal(size=(3, n_users, 20)).astype(np.float32)
+    table[1, 4, 7] = np.nan
+    w = np.array([0.5, -1.0, 2.0])
+    out = blend_table(table, w)
+    assert out.dtype == np.float32 and out.shape == (n_users, 20)
+    expected = np.tensordot(w, table.astype(np.float64), axes=1)
+    np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-6)
+    assert np.isnan(out[4, 7]) and np.isnan(out).sum() == 1
+    valid = rng.random((n_users, 20)) < 0.7
+    for tab in (table, table.astype(np.float64)):
+        index, score = top_k(tab, w, 5, valid=valid)
+        ref_index, ref_score = reference_top_k(tab, w, 5, valid)
+        np.testing.assert_array_equal(index, ref_index)
+        np.testing.assert_array_equal(score, ref_score)
+
+
+def test_top_k_errors() -> None:
+    table = np.zeros((2, 3, 4), dtype=np.float32)
+    with pytest.raises(BlendError, match="top_k: k must be >= 1, got 0"):
+        top_k(table, [1.0, 1.0], 0)
+    with pytest.raises(
+        BlendError, match=r"top_k: table must have shape \(n_tasks, n_users, n_cand\), got \(3, 4\)"
+    ):
+        top_k(table[0], [1.0], 2)
+    with pytest.raises(BlendError, match=r"top_k: w must hold 2 finite task weights, got \[1.0\]"):
+        top_k(table, [1.0], 2)
+    with pytest.raises(
+        BlendError, match=r"blend_table: w must hold 2 finite task weights, got \[1.0, nan\]"
+    ):
+        blend_table(table, [1.0, np.nan])
+    with pytest.raises(BlendError, match=r"top_k: valid must have shape \(3, 4\), got \(4, 3\)"):
+        top_k(table, [1.0, 1.0], 2, valid=np.ones((4, 3), dtype=bool))
