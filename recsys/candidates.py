@@ -183,7 +183,8 @@ def candidate_recall(cands: CandidateSet, users: NDArray[np.int64], items: NDArr
                      n_items: int) -> dict[str, float]:
     """Share of target (user, item) pairs found among the candidates, overall and per source.
 
-    Returns a mapping ``{"all": r, "<source>": r_source, ...}``.
+    Returns a mapping ``{"all": r, "<source>": r_source, ...}`` where a pair found by
+    several sources is credited to the one that proposed it first.
     """
     if users.size == 0:
         return {"all": float("nan")}
@@ -193,9 +194,10 @@ def candidate_recall(cands: CandidateSet, users: NDArray[np.int64], items: NDArr
     order = np.argsort(keys)
     keys, src = keys[order], src[order]
     target = np.unique(users * n_items + items)
-    pos = np.minimum(np.searchsorted(keys, target), max(keys.size - 1, 0))
-    hit = keys.size > 0 and True
-    found = (keys[pos] == target) if hit else np.zeros(target.size, bool)
+    if keys.size == 0:
+        return {"all": 0.0}
+    pos = np.minimum(np.searchsorted(keys, target), keys.size - 1)
+    found = keys[pos] == target
     out = {"all": float(found.mean())}
     for k, name in enumerate(SOURCES):
         if np.any(src == k):
