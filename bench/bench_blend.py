@@ -98,6 +98,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if not 1 <= args.k <= args.cand:
+        parser.error(f"--k must be between 1 and --cand ({args.cand}), got {args.k}")
 
     rng = np.random.default_rng(args.seed)
     table = rng.standard_normal((args.tasks, args.users, args.cand), dtype=np.float32)

@@ -28,7 +28,7 @@ TransformKind = Literal["zscore", "percentile", "minmax"]
 _KINDS: tuple[str, ...] = get_args(TransformKind)
 _Table, _F64 = NDArray[np.floating[Any]], NDArray[np.float64]
 _F32, _I32, _Bool = NDArray[np.float32], NDArray[np.int32], NDArray[np.bool_]
-_PARALLEL_MIN_CELLS = 1 << 15  # below this a thread launch costs more than the work
+_PARALLEL_MIN_CELLS = 1 << 20  # ~4 ms serially; a loaded box can stall a thread launch as long
 
 
 def _did_you_mean(word: str, options: Sequence[str]) -> str:

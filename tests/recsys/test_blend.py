@@ -30,6 +30,7 @@ TASKS = ["ctr", "cvr", "dwell", "returns"]
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False)
 wide = st.floats(-3e3, 3e3, allow_nan=False, allow_subnormal=False)
 weight = st.floats(0.0, 10.0, allow_subnormal=False)
+four_weights = st.lists(weight, min_size=4, max_size=4)
 # no deadline: the first example may load numba kernels; 60 examples keep the file quick
 PROPERTY = settings(deadline=None, max_examples=60)
 training = hnp.arrays(np.float64, st.integers(1, 40), elements=finite)
@@ -74,9 +75,7 @@ def test_quotient_times_step_is_the_transformed_step(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_quotient_equals_slope_where_x_equals_x0(
-    kind: TransformKind, rng: np.random.Generator
-) -> None:
+def test_quotient_is_slope_at_x0(kind: TransformKind, rng: np.random.Generator) -> None:
     tr = fit_transform(kind, rng.normal(size=500), n_knots=11)
     x = np.concatenate([rng.normal(size=50), np.asarray(tr.params), [-9.0, 9.0]])
     np.testing.assert_array_equal(tr.quotient(x, x), tr.slope(x))
@@ -124,24 +123,14 @@ def test_minmax_maps_range_to_unit_interval_without_clipping() -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_nan_is_ignored_in_fit_and_kept_in_apply(
-    kind: TransformKind, rng: np.random.Generator
-) -> None:
+def test_nan_and_dtypes(kind: TransformKind, rng: np.random.Generator) -> None:
     data = rng.normal(size=300)
-    with_nan = np.concatenate([data, [np.nan, np.inf, np.nan]])
-    tr = fit_transform(kind, with_nan)
-    assert tr == fit_transform(kind, data)
+    tr = fit_transform(kind, np.concatenate([data, [np.nan, np.inf, np.nan]]))
+    assert tr == fit_transform(kind, data)  # non-finite scores are ignored in the fit
     out = tr.apply(np.array([np.nan, 0.0]))
     assert np.isnan(out[0]) and not np.isnan(out[1])
-    assert (
-        np.isnan(tr.slope([np.nan])[0])
-        and np.isnan(tr.quotient([np.nan, 1.0], [0.0, np.nan])).all()
-    )
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_apply_keeps_float32_and_promotes_the_rest(kind: TransformKind) -> None:
-    tr = fit_transform(kind, np.arange(10.0))
+    assert np.isnan(tr.slope([np.nan])[0])
+    assert np.isnan(tr.quotient([np.nan, 1.0], [0.0, np.nan])).all()
     assert tr.apply(np.arange(3, dtype=np.float32)).dtype == np.float32
     assert tr.apply(np.arange(3)).dtype == np.float64
 
@@ -159,9 +148,7 @@ def test_to_dict_round_trips_through_json(kind: TransformKind, rng: np.random.Ge
     ("kind", "expected"),
     [("zscore", (3.0, 1.0)), ("minmax", (3.0, 4.0)), ("percentile", (2.5, 3.5))],
 )
-def test_degenerate_fit_warns_and_stays_valid(
-    kind: TransformKind, expected: tuple[float, float]
-) -> None:
+def test_degenerate_fit(kind: TransformKind, expected: tuple[float, float]) -> None:
     with pytest.warns(RuntimeWarning, match=f"transform '{kind}': fewer than 2 distinct finite"):
         tr = fit_transform(kind, np.array([3.0, 3.0, np.nan]))
     assert tr.params == expected
@@ -220,10 +207,7 @@ def test_blend_weights_keep_order_and_copy_on_write() -> None:
 @pytest.mark.parametrize(
     ("mapping", "message"),
     [
-        (
-            {"ctr": -0.2},
-            r"task 'ctr': blend weight must be >= 0, got -0.2; minimise a task with sign -1",
-        ),
+        ({"ctr": -0.2}, "task 'ctr': blend weight must be >= 0, got -0.2; minimise a task"),
         ({"ctr": float("nan")}, "task 'ctr': blend weight must be a finite number, got nan"),
         ({"ctr": float("inf")}, "task 'ctr': blend weight must be a finite number, got inf"),
         ({"ctr": "high"}, "task 'ctr': blend weight must be a finite number, got 'high'"),
@@ -239,14 +223,11 @@ def test_invalid_weights_raise(mapping: dict[str, Any], message: str) -> None:
 
 def test_weight_task_errors_name_tasks_with_did_you_mean() -> None:
     w = BlendWeights.of({"ctr": 1.0, "cvrr": 1.0})
-    with pytest.raises(
-        BlendError, match=r"unknown task 'cvrr' \(did you mean 'cvr'\?\); no weight for task 'cvr'"
-    ):
+    both = r"unknown task 'cvrr' \(did you mean 'cvr'\?\); no weight for task 'cvr'"
+    with pytest.raises(BlendError, match=both):
         w.vector(["ctr", "cvr"])
-    with pytest.raises(
-        BlendError,
-        match="no weight for task 'cvr' .*; no weight for task 'dwell' \\(0 turns a task off\\)",
-    ):
+    missing = r"no weight for task 'cvr' .*; no weight for task 'dwell' \(0 turns a task off\)"
+    with pytest.raises(BlendError, match=missing):
         BlendWeights.of({"ctr": 1.0}).vector(["ctr", "cvr", "dwell"])
     with pytest.raises(BlendError, match=r"unknown task 'crt' \(did you mean 'ctr'\?\)"):
         w.get("crt")
@@ -269,13 +250,7 @@ def task_scores(draw: st.DrawFn) -> dict[str, NDArray[np.float64]]:
 
 
 @PROPERTY
-@given(
-    scores=task_scores(),
-    w1=st.lists(weight, min_size=4, max_size=4),
-    w2=st.lists(weight, min_size=4, max_size=4),
-    a=weight,
-    b=weight,
-)
+@given(scores=task_scores(), w1=four_weights, w2=four_weights, a=weight, b=weight)
 def test_blend_scores_is_linear_in_weights(
     scores: dict[str, NDArray[Any]], w1: list[float], w2: list[float], a: float, b: float
 ) -> None:
@@ -288,7 +263,7 @@ def test_blend_scores_is_linear_in_weights(
 
 
 @PROPERTY
-@given(scores=task_scores(), ws=st.lists(weight, min_size=4, max_size=4), perm=st.randoms())
+@given(scores=task_scores(), ws=four_weights, perm=st.randoms())
 def test_blend_scores_ignores_task_order(
     scores: dict[str, NDArray[Any]], ws: list[float], perm: Any
 ) -> None:
@@ -389,7 +364,7 @@ def test_top_k_pads_short_lists_and_breaks_ties_by_index() -> None:
     np.testing.assert_array_equal(index, [[2], [-1]])
 
 
-@pytest.mark.parametrize("n_users", [50, 2000])  # serial and parallel kernels
+@pytest.mark.parametrize("n_users", [50, 20_000])  # serial and parallel kernels
 def test_blend_table_matches_tensordot(n_users: int, rng: np.random.Generator) -> None:
     table = rng.normal(size=(3, n_users, 20)).astype(np.float32)
     table[1, 4, 7] = np.nan
