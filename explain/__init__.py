@@ -1,0 +1,73 @@
+"""Explanations of blended multi-objective recommendations.
+
+Exact, additive SHAP attributions of the blended score (DESIGN.md, "Explanations"),
+per-task shares, pairwise "why A above B", global importance, reasons in words and
+reports (:mod:`explain.report`). A plain library: it never imports Streamlit.
+
+>>> from recsys.project import Project
+>>> from explain import explain_top
+>>> p = Project.load("artifacts/demo")                      # doctest: +SKIP
+>>> [e.reasons for e in explain_top(p, "u00042")]           # doctest: +SKIP
+"""
+
+from explain._batch import AttributionBatch, attribute_rows, model_contributions
+from explain._explain import (
+    attribute_pair,
+    explain_item,
+    explain_items,
+    explain_pair,
+    explain_pairs,
+    explain_top,
+    to_explanations,
+)
+from explain._global import BLEND, GlobalImportance, beeswarm_frame, dependence, global_importance
+from explain._plots import WaterfallStep, plot_attribution, waterfall_figure, waterfall_steps
+from explain._reasons import feature_phrase, reasons_for, task_phrase
+from explain._types import Attribution, BlendedAttribution, PairwiseAttribution, TaskExplanation
+from explain.report import (
+    ExplanationReport,
+    build_report,
+    export_report,
+    export_tables,
+    report_filename,
+    safe_filename,
+    users_in_segment,
+    write_report,
+)
+
+__all__ = [
+    "BLEND",
+    "Attribution",
+    "AttributionBatch",
+    "BlendedAttribution",
+    "ExplanationReport",
+    "GlobalImportance",
+    "PairwiseAttribution",
+    "TaskExplanation",
+    "WaterfallStep",
+    "attribute_pair",
+    "attribute_rows",
+    "beeswarm_frame",
+    "build_report",
+    "dependence",
+    "explain_item",
+    "explain_items",
+    "explain_pair",
+    "explain_pairs",
+    "explain_top",
+    "export_report",
+    "export_tables",
+    "feature_phrase",
+    "global_importance",
+    "model_contributions",
+    "plot_attribution",
+    "reasons_for",
+    "report_filename",
+    "safe_filename",
+    "task_phrase",
+    "to_explanations",
+    "users_in_segment",
+    "waterfall_figure",
+    "waterfall_steps",
+    "write_report",
+]

@@ -1,0 +1,231 @@
+"""Build an explanation report: provenance, metrics and every user's explained top-K."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from explain._batch import resolve_transform
+from explain._explain import explain_pairs, to_explanations
+from explain._types import BlendedAttribution
+from recsys.artifacts import package_version
+from recsys.errors import ExplanationError
+from recsys.project import Project, WeightsLike
+from recsys.tasks import TaskSpec
+
+__all__ = ["ExplanationReport", "Provenance", "UserReport", "build_report", "json_safe",
+           "users_in_segment"]
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with NaN/inf as None and NumPy scalars as Python numbers (for strict JSON)."""
+    if isinstance(obj, Mapping):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def json_safe_item(d: dict[str, Any]) -> dict[str, Any]:
+    """An item's dict with non-finite top-level numbers as None (attribution values are
+    always finite; display values are already JSON-safe)."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in d.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a report's numbers come from."""
+
+    package_version: str
+    """Blendscope version that built the report."""
+    trained_with: str
+    """Blendscope version that trained the project."""
+    project_created_at: str
+    data_fingerprint: str
+    model_files: Mapping[str, str]
+    """Model file -> SHA-256, from the project manifest."""
+    weights: Mapping[str, float]
+    transform: str
+    k: int
+    created_at: str
+    """UTC time the report was built (ISO 8601)."""
+    project: str
+    """Name of the artifacts directory."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"package_version": self.package_version, "trained_with": self.trained_with,
+                "project_created_at": self.project_created_at,
+                "data_fingerprint": self.data_fingerprint, "model_files": dict(self.model_files),
+                "weights": dict(self.weights), "transform": self.transform, "k": self.k,
+                "created_at": self.created_at, "project": self.project}
+
+
+@dataclass(frozen=True, slots=True)
+class UserReport:
+    """One user's explained top-K."""
+
+    user_id: str
+    attributes: Mapping[str, object]
+    """The user's catalogue attributes (segment, region, ...)."""
+    items: tuple[BlendedAttribution, ...]
+    """Explained recommendations, best first (``rank`` set)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"user_id": self.user_id, "attributes": json_safe(dict(self.attributes)),
+                "items": [json_safe_item(it.to_dict()) for it in self.items]}
+
+
+@dataclass(frozen=True, slots=True)
+class ExplanationReport:
+    """Everything a report shows; rendered by :func:`explain.report.export_report`."""
+
+    title: str
+    provenance: Provenance
+    metrics: Mapping[str, Any]
+    """``Project.evaluate(...).to_dict()`` at the report's weights."""
+    tasks: tuple[TaskSpec, ...]
+    users: tuple[UserReport, ...]
+    selection: str = ""
+    """How the users were chosen (e.g. ``segment = premium``)."""
+
+    def task_names(self) -> list[str]:
+        """Task names in order."""
+        return [t.name for t in self.tasks]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON export: ``{"title", "selection", "provenance", "tasks", "metrics",
+        "users": [{"user_id", "attributes", "items": [BlendedAttribution.to_dict()]}]}``."""
+        return {
+            "title": self.title, "selection": self.selection,
+            "provenance": json_safe(self.provenance.to_dict()),
+            "tasks": [t.to_dict() for t in self.tasks], "metrics": json_safe(dict(self.metrics)),
+            "users": [u.to_dict() for u in self.users]}
+
+
+def _provenance(project: Project, weights: Mapping[str, float], kind: str, k: int) -> Provenance:
+    m = project.manifest
+    files = {p: h for p, h in m.get("files", {}).items() if p.startswith("models/")}
+    return Provenance(
+        package_version=package_version(), trained_with=str(m.get("package_version", "")),
+        project_created_at=str(m.get("created_at", "")),
+        data_fingerprint=str(m.get("data_fingerprint", "")), model_files=files,
+        weights=dict(weights), transform=kind, k=k,
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        project=project.root.name)
+
+
+def _user_codes(project: Project, user_ids: Sequence[object]) -> np.ndarray:
+    ids = list(dict.fromkeys(str(u) for u in user_ids))
+    if not ids:
+        raise ExplanationError("report: no users given; pass at least one user id")
+    codes = project.artifacts.store.user_codes(ids)
+    unknown = [u for u, c in zip(ids, codes, strict=True) if c < 0]
+    if unknown:
+        some = ", ".join(project.user_ids()[:3])
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise ExplanationError(f"report: unknown user '{unknown[0]}'{more}; user ids look "
+                               f"like {some}")
+    return np.asarray(codes, dtype=np.int64)
+
+
+def _attributes(project: Project, user_ids: list[str]) -> dict[str, dict[str, object]]:
+    users = project.artifacts.users
+    if "user_id" not in users:
+        return {}
+    rows = users[users["user_id"].astype(str).isin(user_ids)]
+    out = {}
+    for rec in rows.to_dict("records"):
+        uid = str(rec.pop("user_id"))
+        out[uid] = {k: (None if isinstance(v, float) and math.isnan(v) else v)
+                    for k, v in rec.items()}
+    return out
+
+
+def build_report(project: Project, user_ids: Sequence[str], weights: WeightsLike = None,
+                 transform: str | None = None, k: int | None = None, *,
+                 title: str = "Blendscope recommendation report",
+                 selection: str = "") -> ExplanationReport:
+    """Explain the top-K of every user in ``user_ids`` at the given weights.
+
+    All (user, item) pairs go through one ``pred_contrib`` call per model.
+
+    Parameters
+    ----------
+    project : Project
+        A loaded project.
+    user_ids : sequence of str
+        Users to report on (duplicates dropped, order kept).
+    weights, transform
+        As in :func:`explain.explain_items`.
+    k : int, optional
+        List length (default: the config's).
+    title, selection : str
+        Report title; how the users were chosen (shown in the report).
+    """
+    kind = resolve_transform(project, transform)
+    w = project.weights(weights)
+    kk = int(k or project.default_k())
+    if kk < 1:
+        raise ExplanationError(f"report: k must be >= 1, got {k}")
+    codes = _user_codes(project, user_ids)
+    top, _ = project.recommend_all(w, kk, kind)
+    top = top[codes]
+    rows, cols = np.nonzero(top >= 0)
+    users, items = codes[rows], top[rows, cols].astype(np.int64)
+    batch = explain_pairs(project, users, items, w, kind)
+    explained = to_explanations(project, batch, users, items, ranks=(cols + 1).tolist())
+    ids = [str(project.artifacts.store.user_ids[c]) for c in codes]
+    attrs = _attributes(project, ids)
+    per_user: dict[int, list[BlendedAttribution]] = {int(r): [] for r in range(codes.size)}
+    for r, e in zip(rows.tolist(), explained, strict=True):
+        per_user[r].append(e)
+    sections = tuple(UserReport(uid, attrs.get(uid, {}), tuple(per_user[r]))
+                     for r, uid in enumerate(ids))
+    metrics = project.evaluate(w, kind, kk).to_dict()
+    return ExplanationReport(
+        title=title, provenance=_provenance(project, w.as_dict(), kind, kk), metrics=metrics,
+        tasks=project.tasks, users=sections, selection=selection)
+
+
+def users_in_segment(project: Project, column: str, value: object, *, n: int | None = None,
+                     random_state: int = 0) -> list[str]:
+    """Users whose attribute ``column`` equals ``value`` (compared as text, or as a number
+    for a numeric column), in id order; a reproducible sample of ``n`` if more match."""
+    users = project.artifacts.users
+    cols = [c for c in users.columns if c != "user_id"]
+    if column not in cols:
+        raise ExplanationError(f"segment: unknown user column '{column}'; columns are "
+                               f"{', '.join(cols) or '(none)'}")
+    col = users[column]
+    if pd.api.types.is_numeric_dtype(col):
+        try:
+            mask = col.to_numpy(dtype=np.float64) == float(str(value))
+        except ValueError:
+            raise ExplanationError(f"segment: column '{column}' is numeric, got {value!r}; "
+                                   "give a number") from None
+    else:
+        mask = (col.astype(str) == str(value)).to_numpy()
+    ids = sorted(users.loc[mask, "user_id"].astype(str).tolist())
+    known = project.artifacts.store.user_codes(ids) >= 0 if ids else np.zeros(0, dtype=bool)
+    ids = [u for u, ok in zip(ids, known, strict=True) if ok]
+    if not ids:
+        some = ", ".join(map(str, pd.unique(col.dropna())[:5]))
+        raise ExplanationError(f"segment: no user has {column} = {value!r}; values look like "
+                               f"{some}")
+    if n is not None and len(ids) > n:
+        pick = np.random.default_rng(random_state).choice(len(ids), size=int(n), replace=False)
+        ids = [ids[i] for i in sorted(pick)]
+    return ids

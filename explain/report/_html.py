@@ -1,0 +1,196 @@
+"""HTML report: one self-contained, offline, printable file.
+
+Charts are inline SVG drawn here (no JavaScript, no network URL anywhere); every
+dataset string goes through Jinja2 autoescaping or :func:`markupsafe.escape`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from explain._display import format_contribution, format_value
+from explain._plots import waterfall_steps
+from explain._types import Attribution
+from explain.report._build import ExplanationReport
+
+__all__ = ["render_html", "waterfall_svg"]
+
+_ROW, _LABEL, _BARS, _VALUE = 18, 250, 260, 64
+
+
+def waterfall_svg(attr: Attribution, max_features: int = 8) -> Markup:
+    """An inline ``<svg>`` waterfall of ``attr`` (escaped labels, no external references)."""
+    steps = waterfall_steps(attr, max_features)
+    ends = [0.0] + [s.start for s in steps] + [s.end for s in steps]
+    lo, hi = min(ends), max(ends)
+    span = (hi - lo) or 1.0
+
+    def x(v: float) -> float:
+        return _LABEL + (v - lo) / span * _BARS
+
+    width, height = _LABEL + _BARS + _VALUE, _ROW * len(steps) + 6
+    parts = [f'<svg class="waterfall" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="waterfall chart">']
+    parts.append(f'<line x1="{x(0.0):.1f}" y1="0" x2="{x(0.0):.1f}" y2="{height}" '
+                 'stroke="#bbb" stroke-width="1"/>')
+    for r, s in enumerate(steps):
+        y = r * _ROW + 3
+        a, b = sorted((x(s.start), x(s.end)))
+        label = s.label if len(s.label) <= 40 else s.label[:39] + "…"
+        value = format_value(round(s.end, 4)) if s.kind in ("base", "total") \
+            else format_contribution(s.delta)
+        weight = ' font-weight="bold"' if s.kind == "total" else ""
+        parts.append(f'<text x="{_LABEL - 6}" y="{y + 12}" text-anchor="end" '
+                     f'font-size="11"{weight}>{escape(label)}</text>')
+        parts.append(f'<rect x="{a:.1f}" y="{y + 2}" width="{max(b - a, 1.0):.1f}" '
+                     f'height="{_ROW - 6}" fill="{s.color}"/>')
+        parts.append(f'<text x="{_LABEL + _BARS + 4}" y="{y + 12}" font-size="11"{weight}>'
+                     f'{escape(value)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ report.title }}</title>
+<style>
+body { font-family: "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: #222; margin: 24px auto;
+       max-width: 1100px; padding: 0 16px; font-size: 14px; line-height: 1.4; }
+h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 19px; margin-top: 28px;
+border-bottom: 2px solid #1f77b4; padding-bottom: 3px; } h3 { font-size: 15px; margin: 0 0 6px; }
+.meta, .muted { color: #666; } .id { color: #888; font-weight: normal; font-size: 12px; }
+table { border-collapse: collapse; margin: 6px 0 12px; font-size: 13px; }
+th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+th { background: #f3f5f8; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+code { font-size: 12px; word-break: break-all; }
+td.title { min-width: 170px; }
+.item { border: 1px solid #ddd; border-radius: 6px; padding: 10px 12px; margin: 10px 0;
+        break-inside: avoid; page-break-inside: avoid; }
+.cols { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.reasons { margin: 4px 0 8px; padding-left: 20px; }
+.pos { color: #1f77b4; } .neg { color: #d62728; }
+nav ol { columns: 4; font-size: 13px; }
+@page { size: A4; margin: 12mm; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 11px; } nav { display: none; }
+  section.user { break-before: page; page-break-before: always; }
+  a { color: inherit; text-decoration: none; }
+}
+</style>
+</head>
+<body>
+<header>
+<h1>{{ report.title }}</h1>
+<p class="meta">{{ report.selection or "selected users" }} · {{ report.users|length }} user(s) ·
+top {{ prov.k }} · transform {{ prov.transform }} · built {{ prov.created_at }}</p>
+</header>
+<section id="provenance">
+<h2>Provenance</h2>
+<table>
+<tr><th>Blendscope</th><td>{{ prov.package_version }} (project trained with {{ prov.trained_with }},
+{{ prov.project_created_at }})</td></tr>
+<tr><th>Project</th><td>{{ prov.project }}</td></tr>
+<tr><th>Data fingerprint</th><td><code>{{ prov.data_fingerprint }}</code></td></tr>
+{% for path, digest in prov.model_files.items() %}
+<tr><th>{{ path }}</th><td><code>{{ digest }}</code></td></tr>
+{% endfor %}
+<tr><th>Weights</th><td>{% for t, w in prov.weights.items() %}{{ t }} = {{ w }}{% if task_dirs[t] == "minimize" %} (minimised){% endif %}{% if not loop.last %} · {% endif %}{% endfor %}</td></tr>
+<tr><th>Transform</th><td>{{ prov.transform }}</td></tr>
+</table>
+</section>
+<section id="metrics">
+<h2>Metrics at these weights</h2>
+{% for name, table in metric_tables %}
+<h3>{{ name }}</h3>
+<table><tr><th>task</th>{% for c in table.columns %}<th class="num">{{ c }}</th>{% endfor %}</tr>
+{% for task, row in table.rows %}<tr><td>{{ task }}</td>{% for v in row %}<td class="num">{{ v }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% endfor %}
+<p>Coverage {{ fmt(metrics.coverage) }} · diversity {{ fmt(metrics.diversity) }} ·
+novelty {{ fmt(metrics.novelty) }} bits</p>
+</section>
+{% if report.users|length > 1 %}
+<nav><h2>Users</h2><ol>{% for u in report.users %}<li><a href="#user-{{ loop.index }}">{{ u.user_id }}</a></li>{% endfor %}</ol></nav>
+{% endif %}
+{% for u in report.users %}
+{% set uidx = loop.index %}
+<section class="user" id="user-{{ uidx }}">
+<h2>User {{ u.user_id }}</h2>
+{% if u.attributes %}<p class="muted">{% for k, v in u.attributes.items() %}{{ k }}: {{ fmt(v) }}{% if not loop.last %} · {% endif %}{% endfor %}</p>{% endif %}
+{% if not u.items %}<p>No recommendations (no valid candidates).</p>{% else %}
+<table>
+<tr><th class="num">#</th><th>item</th><th class="num">score</th>{% for t in tasks %}<th class="num">{{ t }} share</th>{% endfor %}<th>top attributions</th></tr>
+{% for e in u.items %}
+<tr><td class="num">{{ e.rank }}</td><td class="title"><a href="#u{{ uidx }}-i{{ loop.index }}">{{ e.title }}</a></td>
+<td class="num">{{ fmt(e.score) }}</td>
+{% for t in tasks %}<td class="num">{{ pct(e.tasks[t].share_fraction) }}</td>{% endfor %}
+<td>{% for f, v, c in e.attribution.top(3) %}<span class="{{ 'pos' if c >= 0 else 'neg' }}">{{ f }} {{ contrib(c) }}</span>{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
+{% endfor %}
+</table>
+{% for e in u.items %}
+<article class="item" id="u{{ uidx }}-i{{ loop.index }}">
+<h3>#{{ e.rank }} {{ e.title }} <span class="id">{{ e.item_id }}</span> · score {{ fmt(e.score) }}</h3>
+<ul class="reasons">{% for r in e.reasons %}<li>{{ r }}</li>{% endfor %}</ul>
+<div class="cols">
+<div>{{ svg(e.attribution) }}</div>
+<table>
+<tr><th>task</th><th class="num">prediction</th><th class="num">{{ prov.transform }}</th><th class="num">weight</th><th class="num">share</th></tr>
+{% for t in tasks %}{% set te = e.tasks[t] %}
+<tr><td>{{ t }}</td><td class="num">{{ fmt(te.prediction) }}</td><td class="num">{{ fmt(te.transformed) }}</td>
+<td class="num">{{ fmt(te.weight) }}</td><td class="num">{{ fmt(te.share) }} ({{ pct(te.share_fraction) }})</td></tr>
+{% endfor %}
+</table>
+</div>
+</article>
+{% endfor %}
+{% endif %}
+</section>
+{% endfor %}
+<footer><p class="muted">Built by Blendscope {{ prov.package_version }}. Attributions are exact
+TreeSHAP values rescaled through each task's score transform; base + attributions = score.</p></footer>
+</body>
+</html>
+"""
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return format_value(float(f"{v:.4g}")) if abs(v) < 1e6 else format_value(v)
+    return format_value(v)
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.0f}%".replace("-", "\u2212")
+
+
+def _metric_tables(metrics: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    names = {"tasks": "Models (test window)",
+             "ranking": "Blended ranking of each user's test exposures",
+             "topk": "Top-K over candidates vs test positives"}
+    for key, title in names.items():
+        block = metrics.get(key) or {}
+        cols = list(dict.fromkeys(c for row in block.values() for c in row))
+        rows = [(t, [_fmt(row.get(c)) if row.get(c) is not None else "" for c in cols])
+                for t, row in block.items()]
+        if rows:
+            out.append((title, {"columns": cols, "rows": rows}))
+    return out
+
+
+def render_html(report: ExplanationReport) -> str:
+    """The report as one self-contained HTML document."""
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    template = env.from_string(_TEMPLATE)
+    return template.render(
+        report=report, prov=report.provenance, metrics=report.metrics,
+        metric_tables=_metric_tables(dict(report.metrics)), tasks=report.task_names(),
+        task_dirs={t.name: t.direction for t in report.tasks}, fmt=_fmt, pct=_pct,
+        contrib=format_contribution, svg=waterfall_svg)

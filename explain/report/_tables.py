@@ -1,0 +1,153 @@
+"""A report as tidy tables, spreadsheet-safe cells and safe file names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from explain._types import BlendedAttribution
+from explain.report._build import ExplanationReport
+
+__all__ = ["BASE_FEATURE", "BLEND", "export_tables", "neutralise", "neutralise_frame",
+           "safe_filename"]
+
+BLEND = "blend"
+"""``task`` value of the blended score's attributions."""
+BASE_FEATURE = "(base)"
+"""``feature`` value of the base-value row: per (user, item, task) the rows sum to the score."""
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+             *(f"LPT{i}" for i in range(1, 10))}
+
+
+def neutralise(text: str) -> str:
+    """Prefix a cell that a spreadsheet would run as a formula with ``'``.
+
+    Cells starting with ``= + - @``, tab or carriage return are neutralised, except
+    plain numbers such as ``-0.5`` (which a spreadsheet reads as numbers, not formulas).
+    """
+    if text and text.startswith(_TRIGGERS) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell passed through :func:`neutralise`; numeric columns
+    are left numeric."""
+    out = df.copy()
+    for c in out.columns:
+        col = out[c]
+        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            continue
+        is_text = col.map(type).eq(str) if col.dtype == object else col.notna()
+        text = col.where(is_text, "").astype(str)
+        hit = is_text & text.str.startswith(_TRIGGERS) & ~text.str.fullmatch(_NUMBER)
+        if hit.any():
+            out[c] = col.mask(hit, "'" + text)
+    if any(isinstance(c, str) and neutralise(c) != c for c in out.columns):
+        out.columns = [neutralise(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def safe_filename(name: str, default: str = "report") -> str:
+    """A file name safe on every OS: ASCII letters, digits, ``._-``; no path parts,
+    no leading dot, no reserved device name, at most 120 characters."""
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+    text = re.sub(r"_{2,}", "_", text).strip("._-")
+    stem = text.split(".")[0]
+    if stem.upper() in _RESERVED:
+        text = "_" + text
+    text = text[:120].rstrip("._-")
+    return text or default
+
+
+def _cell(v: object) -> str:
+    """A display value as plain machine-readable text ("" if missing)."""
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return ""
+    return str(v)
+
+
+def _rec_row(e: BlendedAttribution, tasks: list[str]) -> dict[str, object]:
+    top = "; ".join(f"{f} ({c:+.3f})" for f, _, c in e.attribution.top(3))
+    row: dict[str, object] = {
+        "user_id": e.user_id, "rank": e.rank, "item_id": e.item_id, "title": e.title,
+        "score": e.score, "base": e.attribution.base_value, "top_features": top,
+        "reasons": " ".join(e.reasons)}
+    for t in tasks:
+        te = e.tasks[t]
+        row |= {f"{t}_prediction": te.prediction, f"{t}_transformed": te.transformed,
+                f"{t}_share": te.share, f"{t}_share_fraction": te.share_fraction}
+    return row
+
+
+def _long(items: list[BlendedAttribution], tasks: list[str]) -> pd.DataFrame:
+    """Long attributions of every item, built with array operations."""
+    first = items[0].attribution
+    nf, labels = len(first.feature_names), [BLEND, *tasks]
+    per_item = len(labels) * (nf + 1)
+    vals = np.empty((len(items), len(labels), nf + 1))
+    for r, e in enumerate(items):
+        attrs = [e.attribution] + [e.tasks[t].attribution for t in tasks]
+        for a, attr in enumerate(attrs):
+            vals[r, a, 0] = attr.base_value
+            vals[r, a, 1:] = attr.values
+    shown = np.array([[""] + [_cell(v) for v in e.attribution.feature_values] for e in items],
+                     dtype=object)
+    return pd.DataFrame({
+        "user_id": np.repeat([e.user_id for e in items], per_item),
+        "rank": np.repeat([e.rank for e in items], per_item),
+        "item_id": np.repeat([e.item_id for e in items], per_item),
+        "task": np.tile(np.repeat(labels, nf + 1), len(items)),
+        "feature": np.tile([BASE_FEATURE, *first.feature_names], len(items) * len(labels)),
+        "group": np.tile(["base", *first.groups], len(items) * len(labels)),
+        "value": np.repeat(shown[:, None, :], len(labels), axis=1).ravel(),
+        "attribution": vals.ravel()})
+
+
+def _wide_rows(e: BlendedAttribution, tasks: list[str]) -> list[dict[str, object]]:
+    attrs = [(BLEND, e.attribution)] + [(t, e.tasks[t].attribution) for t in tasks]
+    return [{"user_id": e.user_id, "rank": e.rank, "item_id": e.item_id, "task": t,
+             BASE_FEATURE: a.base_value,
+             **dict(zip(a.feature_names, a.values.tolist(), strict=True))} for t, a in attrs]
+
+
+def export_tables(report: ExplanationReport,
+                  layout: Literal["long", "wide"] = "long") -> dict[str, pd.DataFrame]:
+    """The report as tables (not neutralised; see :func:`neutralise_frame`).
+
+    ``recommendations``: one row per (user, item): rank, title, score, base, top
+    features, reasons and per task ``<task>_prediction``, ``_transformed``, ``_share``,
+    ``_share_fraction``.
+
+    ``attributions``: ``long`` (CSV/Parquet) has one row per (user, item, task,
+    feature) with columns user_id, rank, item_id, task (a task name or ``"blend"``),
+    feature, group, value (display value as text) and attribution, plus a
+    ``"(base)"`` row per (user, item, task) so each group of rows sums to the score
+    (``blend``) or the raw task score. ``wide`` (XLSX) has one row per (user, item,
+    task) and a column per feature, with the feature values in a separate
+    ``feature_values`` table.
+    """
+    tasks = report.task_names()
+    items = [e for u in report.users for e in u.items]
+    rec = pd.DataFrame([_rec_row(e, tasks) for e in items])
+    if rec.empty:
+        rec = pd.DataFrame(columns=["user_id", "rank", "item_id", "title", "score", "base"])
+    out = {"recommendations": rec}
+    if layout == "long":
+        out["attributions"] = _long(items, tasks) if items else pd.DataFrame(columns=[
+            "user_id", "rank", "item_id", "task", "feature", "group", "value", "attribution"])
+    else:
+        out["attributions"] = pd.DataFrame([r for e in items for r in _wide_rows(e, tasks)])
+        out["feature_values"] = pd.DataFrame([
+            {"user_id": e.user_id, "rank": e.rank, "item_id": e.item_id,
+             **{f: _cell(v) for f, v in zip(e.attribution.feature_names,
+                                            e.attribution.feature_values, strict=True)}}
+            for e in items])
+    return out

@@ -1,0 +1,98 @@
+"""Reasons in words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explain import Attribution, TaskExplanation, explain_top, feature_phrase, reasons_for
+from explain._display import format_contribution
+from recsys.project import Project
+from recsys.tasks import TaskSpec
+
+NAMES = ("item_category", "user_category_affinity", "item_price", "item_price_vs_user",
+         "user_click_rate", "item_brand")
+VALUES = ("Outdoor", 0.42, 42.99, 12.5, 0.081, "Northpeak")
+DESCS = ("item's category", "user's interest in the item's category", "item's price",
+         "price relative to what this user usually picks", "user's past click rate",
+         "item's brand")
+
+
+def _attr(values: list[float]) -> Attribution:
+    return Attribution(np.array(values, dtype=np.float64), 0.1, NAMES, VALUES,
+                       ("item", "user×item", "item", "user×item", "user", "item"), DESCS)
+
+
+def _task(name: str, share: float, frac: float, pred: float, attr: Attribution) -> TaskExplanation:
+    return TaskExplanation(name, -1.0, share, 1.0, share, frac, pred, attr)
+
+
+SPECS = (TaskSpec("click", "click", "binary", 1.0),
+         TaskSpec("purchase", "purchase", "binary", 1.0, given="click"),
+         TaskSpec("returned", "returned", "binary", 1.0, direction="minimize"))
+
+
+def test_reasons_read_naturally_for_known_features() -> None:
+    attr = _attr([0.05, 0.42, 0.0, -0.18, 0.1, 0.02])
+    tasks = {"click": _task("click", 0.3, 0.3, 0.12, attr),
+             "purchase": _task("purchase", 0.6, 0.6, 0.021, attr),
+             "returned": _task("returned", 0.1, 0.1, 0.001, attr)}
+    reasons = reasons_for(attr, tasks, SPECS, {"click": 0.5, "purchase": 1.3, "returned": -1})
+    assert reasons == (
+        "Strong match with this user's interest in Outdoor (+0.42).",
+        "Very high predicted purchase probability (2.1%; task share 60%).",
+        "Price 42.99 is 12.5 above what this user usually picks (\u22120.18).",
+    )
+
+
+def test_generic_features_use_their_description() -> None:
+    v = {"item_brand": "Northpeak"}
+    assert feature_phrase("item_brand", "item's brand", "Northpeak", 0.3, v) == \
+        "item's brand is Northpeak, which lifts the score"
+    assert feature_phrase("user_click_rate", "user's past click rate", 0.081, -0.2, v) == \
+        "user's past click rate of 8.1% holds it back"
+    assert feature_phrase("weather", "weather at the visit", None, 0.1, v, "also") == \
+        "weather at the visit of missing also lifts it"
+
+
+def test_second_driver_when_nothing_holds_it_back() -> None:
+    attr = _attr([0.3, 0.0, 0.0, 0.0, 0.5, -0.01])
+    tasks = {"click": _task("click", 1.0, 1.0, 0.2, attr)}
+    reasons = reasons_for(attr, tasks, SPECS[:1])
+    assert reasons[0] == "User's past click rate of 8.1% lifts the score (+0.50)."
+    assert reasons[2] == "Item's category is Outdoor, which also lifts it (+0.30)."
+
+
+def test_reasons_on_the_demo_name_the_top_feature(project: Project, user_id: str) -> None:
+    specs = {s.name: s for s in project.artifacts.store.specs}
+    for e in explain_top(project, user_id, k=10):
+        attr = e.attribution
+        j = int(np.argmax(attr.values))
+        name, value, c = attr.feature_names[j], attr.feature_values[j], attr.values[j]
+        assert c > 0
+        first = e.reasons[0]
+        assert format_contribution(float(c)) in first
+        values = dict(zip(attr.feature_names, attr.feature_values, strict=True))
+        phrase = feature_phrase(name, specs[name].description, value, float(c), values, "lead")
+        assert first.lower().startswith(phrase.lower()[:20])
+        if specs[name].is_categorical:
+            assert str(value) in first
+        if name.startswith("user_category_"):
+            assert str(values["item_category"]) in first
+        best = max(e.tasks, key=lambda t: e.tasks[t].share_fraction)
+        assert f"predicted {best}" in e.reasons[1]
+        assert f"task share {e.tasks[best].share_fraction * 100:.0f}%" in e.reasons[1]
+        assert 2 <= len(e.reasons) <= 3
+        assert all(len(r) < 160 for r in e.reasons)
+
+
+def test_small_rates_keep_two_digits() -> None:
+    v: dict[str, object] = {}
+    assert feature_phrase("item_returned_rate", "item's past returned rate", 0.00043, -0.1, v) \
+        == "item's past returned rate of 0.043% holds it back"
+
+
+@pytest.mark.parametrize("c, text", [(0.4234, "+0.42"), (-0.18, "\u22120.18"),
+                                     (0.0004, "+0.0004"), (0.0, "0.00")])
+def test_contribution_format(c: float, text: str) -> None:
+    assert format_contribution(c) == text
