@@ -199,7 +199,7 @@ def assemble(layout: Layout, stats: GlobalStats, p: Prior) -> NDArray[np.float32
     with np.errstate(invalid="ignore", divide="ignore"):
         cos = np.where(norm > 0, dot / norm, np.nan)
     cols += [cos, np.where(norm > 0, dot, np.nan)]
-    parts = [c.reshape(c.shape[0], -1) for c in cols]
+    parts = [c if c.ndim == 2 else c[:, None] for c in cols]
     return np.hstack(parts).astype(np.float32)
 
 
