@@ -33,7 +33,9 @@ test: $(STAMP)
 
 bench: demo
 	$(BIN)/python bench/bench_blend.py
-	$(BIN)/python bench/bench_train.py
+	$(BIN)/python bench/bench_train.py --config data/demo/config.toml
+	$(BIN)/python bench/bench_explain.py --artifacts artifacts/demo
+	$(BIN)/python bench/bench_dashboard.py --project artifacts/demo
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache

@@ -3,7 +3,7 @@ report export per format, and how tree shape trades SHAP time against AUC.
 
 Usage::
 
-    .venv/bin/python bench/bench_explain.py --artifacts /tmp/afull [--users 100]
+    .venv/bin/python bench/bench_explain.py --artifacts artifacts/demo [--users 100]
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def bench_tree_shape(project: Project, n_train: int = 40_000) -> None:
 def main() -> None:
     """Run every benchmark on a trained project."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--artifacts", type=Path, default=Path("/tmp/afull"))
+    parser.add_argument("--artifacts", type=Path, default=Path("artifacts/demo"))
     parser.add_argument("--users", type=int, default=100, help="users in the report benchmark")
     parser.add_argument("--out-dir", type=Path, default=None, help="keep the report files here")
     parser.add_argument("--skip-shape", action="store_true", help="skip the tree-shape table")
