@@ -1,0 +1,37 @@
+"""Blendscope dashboard: ``streamlit run app.py``.
+
+Navigation only; the pages live in ``ui/pages/``, caches and state keys in ``ui/state.py``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import sidebar, state
+
+st.set_page_config(page_title="Blendscope", page_icon=":material/tune:", layout="wide")
+
+PAGES = {
+    "overview": ("Overview", ":material/home:"),
+    "recommendations": ("Recommendations", ":material/format_list_numbered:"),
+    "explain": ("Explain", ":material/waterfall_chart:"),
+    "tradeoffs": ("Trade-offs", ":material/scatter_plot:"),
+    "global": ("Global", ":material/bar_chart:"),
+    "segments": ("Segments", ":material/groups:"),
+    "reports": ("Reports", ":material/description:"),
+    "data": ("Data", ":material/database:"),
+}
+pages = {slug: st.Page(f"ui/pages/{slug}.py", title=title, icon=icon, url_path=slug,
+                       default=slug == "overview")
+         for slug, (title, icon) in PAGES.items()}
+pg = st.navigation(list(pages.values()))
+slug = next(s for s, p in pages.items() if p.title == pg.title)
+
+if state.restore_url():
+    wanted = state.url_value("page")
+    if wanted in pages and wanted != slug:
+        st.switch_page(pages[wanted])
+
+view = sidebar.render()
+pg.run()
+state.write_url(state.current_view() if view is not None else None, slug)

@@ -1,0 +1,168 @@
+"""Dashboard speed and weight at demo scale.
+
+Measures
+--------
+1. Server-side rerun time of a weight-slider move (``AppTest``: ``slider.set_value(v).run()``),
+   per page, median and 90th percentile over several moves.
+2. Time to interactive of ``streamlit run app.py``: until ``/_stcore/health`` answers,
+   until the first page shows in headless Chromium, and until the Recommendations page
+   shows its first ranking.
+3. The server's resident memory (VmRSS) after walking every page in the browser.
+
+Usage: ``.venv/bin/python bench/bench_dashboard.py [--project artifacts/demo] [--moves 10]``
+(defaults to ``artifacts/demo``, else ``/tmp/afull``). Steps needing Chromium
+(``/usr/bin/chromium``) are skipped with a note when it is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PAGES = ["overview", "recommendations", "explain", "tradeoffs", "global", "segments",
+         "reports", "data"]
+IDLE_JS = ("() => document.querySelector('[data-testid=\"stApp\"]')"
+           "?.getAttribute('data-test-script-state') === 'notRunning'")
+TOP_JS = ("() => Array.from(document.querySelectorAll('.js-plotly-plot .yaxislayer-above text'))"
+          ".some(t => t.textContent.startsWith('1. '))")
+
+
+def _artifacts(project: Path) -> Path:
+    """An artifacts root holding ``project`` as ``demo`` (a symlink in a temp dir)."""
+    root = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
+    (root / "demo").symlink_to(project.resolve(), target_is_directory=True)
+    return root
+
+
+def bench_reruns(moves: int) -> dict[str, tuple[float, float, float]]:
+    """Per page: (first run s, median rerun s, p90 rerun s) of a slider move."""
+    from streamlit.testing.v1 import AppTest  # noqa: TID251 - the bench drives the UI
+
+    out = {}
+    for page in ("recommendations", "overview", "explain", "tradeoffs", "segments"):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+        at.query_params["page"] = page
+        start = time.perf_counter()
+        at.run()
+        first = time.perf_counter() - start
+        if at.exception:
+            raise RuntimeError(f"{page}: {at.exception[0].value}")
+        times = []
+        for j in range(moves):
+            value = round(1.1 + 0.1 * j, 1)
+            slider = at.slider(key="weight_click").set_value(value)
+            start = time.perf_counter()
+            slider.run()
+            times.append(time.perf_counter() - start)
+        times.sort()
+        out[page] = (first, statistics.median(times), times[int(0.9 * (len(times) - 1))])
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_server(artifacts: Path) -> dict[str, float]:
+    """Time to health, first page and first ranking; RSS after walking every page."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, BLENDSCOPE_ARTIFACTS=str(artifacts))
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/streamlit"), "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out: dict[str, float] = {}
+    try:
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.05)
+        out["health_s"] = time.perf_counter() - start
+        out["rss_idle_mb"] = _rss_mb(proc.pid)
+        if not CHROMIUM.exists():
+            print("note: /usr/bin/chromium absent; browser timings skipped", file=sys.stderr)
+            return out
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{url}/recommendations")
+            page.get_by_role("heading", name="Recommendations").wait_for(timeout=600_000)
+            out["first_page_s"] = time.perf_counter() - start
+            page.wait_for_function(TOP_JS, timeout=600_000)
+            out["first_ranking_s"] = time.perf_counter() - start
+            for slug in PAGES:
+                page.goto(f"{url}/{'' if slug == 'overview' else slug}")
+                page.locator("h1").first.wait_for(timeout=600_000)
+                page.wait_for_timeout(300)
+                page.wait_for_function(IDLE_JS, timeout=600_000)
+            out["walk_all_pages_s"] = time.perf_counter() - start - out["first_ranking_s"]
+            browser.close()
+        out["rss_after_walk_mb"] = _rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return out
+
+
+def main() -> None:
+    """Run the benchmarks and print the numbers."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = ROOT / "artifacts/demo"
+    parser.add_argument("--project", type=Path,
+                        default=default if default.is_dir() else Path("/tmp/afull"))
+    parser.add_argument("--moves", type=int, default=10)
+    parser.add_argument("--skip-server", action="store_true")
+    args = parser.parse_args()
+    if not (args.project / "manifest.json").is_file():
+        sys.exit(f"no trained project at {args.project}; run `make demo` first")
+    artifacts = _artifacts(args.project)
+    os.environ["BLENDSCOPE_ARTIFACTS"] = str(artifacts)
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    print(f"project {args.project.resolve()}")
+    try:
+        if not args.skip_server:  # cold server first, before this process warms any cache
+            for name, value in bench_server(artifacts).items():
+                print(f"  server {name:<22} {value:8.2f}")
+        print(f"slider-move reruns (AppTest, {args.moves} moves of weight_click)")
+        print(f"  {'page':<16} {'first run s':>11} {'median s':>9} {'p90 s':>7}")
+        for page, (first, median, p90) in bench_reruns(args.moves).items():
+            print(f"  {page:<16} {first:11.3f} {median:9.3f} {p90:7.3f}")
+    finally:
+        shutil.rmtree(artifacts, ignore_errors=True)  # the link only, never the project
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""End to end in a real browser: Debian's headless Chromium driven by Playwright against
+``streamlit run app.py`` on the session's small project."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+USER = "u00001"
+TOP_JS = ("() => Array.from(document.querySelectorAll('.js-plotly-plot .yaxislayer-above text'))"
+          ".map(t => t.textContent).find(s => s.startsWith('1. '))")
+"""The first label of the task-shares chart: "1. <title of the top item>"."""
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at "
+                       "/usr/bin/chromium (apt-get install -y chromium)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(artifacts_root: Path) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port; stopped at the end of the test."""
+    port = _free_port()
+    env = dict(os.environ, BLENDSCOPE_ARTIFACTS=str(artifacts_root))
+    proc = subprocess.Popen(
+        [str(ROOT / ".venv/bin/streamlit"), "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not start: {proc.stderr.read()!r}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _presses(project) -> tuple[str, int]:  # noqa: ANN001
+    """A task slider and how many ArrowRight steps change the user's top item."""
+    base = project.default_weights().as_dict()
+    top = project.recommend(USER, base).items[0].item_id
+    best: tuple[str, int] | None = None
+    for task in ("revenue", "click", "purchase"):
+        for n in range(1, int((5.0 - base[task]) / 0.1) + 1):
+            w = round(base[task] + 0.1 * n, 1)
+            if project.recommend(USER, {**base, task: w}).items[0].item_id != top:
+                if best is None or n < best[1]:
+                    best = (task, n)
+                break
+    assert best is not None, "no single-task change moves the top item"
+    return best
+
+
+def test_slider_explain_and_report_in_chromium(server: str, small_project) -> None:  # noqa: ANN001
+    sync_api = pytest.importorskip("playwright.sync_api")
+    SHOTS.mkdir(exist_ok=True)
+    task, presses = _presses(small_project)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+
+        def idle() -> None:
+            page.wait_for_timeout(300)
+            page.wait_for_function(
+                "() => document.querySelector('[data-testid=\"stApp\"]')"
+                "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=90_000)
+
+        def shot(name: str) -> None:
+            height = page.evaluate(
+                "document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+            page.set_viewport_size({"width": 1400, "height": max(900, int(height))})
+            page.screenshot(path=str(SHOTS / f"{name}.png"))
+            page.set_viewport_size({"width": 1400, "height": 900})
+
+        def top_item() -> str:
+            page.locator(".js-plotly-plot .yaxislayer-above text").first.wait_for(
+                timeout=60_000)
+            return str(page.evaluate(TOP_JS))
+
+        page.goto(f"{server}/recommendations?user={USER}")
+        page.get_by_role("heading", name="Recommendations").wait_for(timeout=90_000)
+        idle()
+        before = top_item()
+        assert before.startswith("1. ")
+        shot("browser-1-recommendations")
+
+        slider = page.locator(f'input[type=range][aria-label="{task}"]')
+        value = float(slider.get_attribute("aria-valuetext") or "nan")
+        slider.focus()
+        for _ in range(presses):
+            value = round(value + 0.1, 1)
+            slider.press("ArrowRight")
+            page.wait_for_function(
+                "([el, v]) => el.getAttribute('aria-valuetext') === v",
+                arg=[slider.element_handle(), f"{value:.1f}"], timeout=30_000)
+            idle()
+        page.wait_for_function(f"t => ({TOP_JS})() !== t", arg=before, timeout=30_000)
+        after = top_item()
+        assert after != before
+        assert f"w_{task}={value:.1f}" in page.url
+        shot("browser-2-after-slider")
+
+        page.locator('[data-testid="stSidebarNav"] a', has_text="Explain").click()
+        page.get_by_role("heading", name="Explain").wait_for(timeout=60_000)
+        idle()
+        page.get_by_text("Blended score", exact=True).first.wait_for(timeout=60_000)
+        page.get_by_text("Why this item, in words").wait_for()
+        shot("browser-3-explain")
+
+        page.locator('[data-testid="stSidebarNav"] a', has_text="Reports").click()
+        page.get_by_role("heading", name="Reports").wait_for(timeout=60_000)
+        idle()
+        page.get_by_role("button", name="Build report").click()
+        idle()
+        button = page.get_by_role("button", name="Download HTML")
+        button.wait_for(timeout=60_000)
+        with page.expect_download(timeout=60_000) as info:
+            button.click()
+        target = SHOTS / "browser-report.html"
+        info.value.save_as(target)
+        html = target.read_text(encoding="utf-8")
+        assert html.lstrip().lower().startswith("<!doctype html")
+        assert USER in html
+        shot("browser-4-reports")
+        browser.close()

@@ -1,0 +1,75 @@
+"""Sidebar: weights, reset, transform, K and named scenarios."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+from ui_helpers import errors
+
+
+def test_sliders_label_minimised_tasks(open_page: Callable[..., AppTest]) -> None:
+    at = open_page()
+    labels = {s.key: s.label for s in at.sidebar.slider}
+    assert labels == {"weight_click": "click", "weight_purchase": "purchase",
+                      "weight_revenue": "revenue", "weight_returned": "returned (minimised)"}
+    assert all((s.min, s.max, s.step) == (0.0, 5.0, 0.1) for s in at.sidebar.slider)
+    assert all(s.help for s in at.sidebar.slider)
+
+
+def test_reset_restores_config_weights(open_page: Callable[..., AppTest]) -> None:
+    at = open_page()
+    at.slider(key="weight_revenue").set_value(4.2).run()
+    at.slider(key="weight_click").set_value(0.0).run()
+    at.button(key="reset_weights").click().run()
+    assert at.slider(key="weight_revenue").value == 0.5
+    assert at.slider(key="weight_click").value == 1.0
+
+
+def test_saved_scenario_reloads(open_page: Callable[..., AppTest], artifacts_root: Path) -> None:
+    at = open_page()
+    at.slider(key="weight_revenue").set_value(3.3).run()
+    at.selectbox(key="transform").set_value("minmax").run()
+    at.text_input(key="scenario_name").input("revenue push").run()
+    at.button(key="scenario_save").click().run()
+    assert not errors(at)
+    stored = json.loads((artifacts_root / "scenarios.json").read_text())
+    assert stored["projects"]["demo"]["revenue push"]["weights"]["revenue"] == 3.3
+    at.button(key="reset_weights").click().run()
+    at.selectbox(key="transform").set_value("zscore").run()
+    assert at.slider(key="weight_revenue").value == 0.5
+    at.selectbox(key="scenario_pick").set_value("revenue push").run()
+    at.button(key="scenario_load").click().run()
+    assert at.slider(key="weight_revenue").value == 3.3
+    assert at.selectbox(key="transform").value == "minmax"
+    assert at.query_params["w_revenue"] == "3.3"
+    at.button(key="scenario_delete").click().run()
+    assert at.selectbox(key="scenario_pick").options == []
+    assert json.loads((artifacts_root / "scenarios.json").read_text())["projects"]["demo"] == {}
+
+
+def test_scenarios_are_shared_between_sessions(open_page: Callable[..., AppTest],
+                                               app: AppTest) -> None:
+    at = open_page()
+    at.text_input(key="scenario_name").input("shared").run()
+    at.button(key="scenario_save").click().run()
+    other = AppTest.from_file(app._script_path, default_timeout=20).run()
+    assert other.selectbox(key="scenario_pick").options == ["shared"]
+
+
+def test_bad_scenario_name_is_an_error(open_page: Callable[..., AppTest]) -> None:
+    at = open_page()
+    at.text_input(key="scenario_name").input("  ").run()
+    at.button(key="scenario_save").click().run()
+    assert any("scenario name" in e for e in errors(at))
+
+
+def test_k_and_transform_reach_the_pages(open_page: Callable[..., AppTest]) -> None:
+    at = open_page("recommendations")
+    at.number_input(key="k").set_value(3).run()
+    at.selectbox(key="transform").set_value("percentile").run()
+    table = next(df.value for df in at.dataframe if "item_id" in df.value)
+    assert len(table) == 3
+    assert table["click"].between(0, 1).all()

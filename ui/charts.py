@@ -1,0 +1,241 @@
+"""Plotly figures of the dashboard: pure functions from frames to figures (no Streamlit).
+
+Colours follow the Okabe–Ito palette, which stays distinguishable with the common
+colour-vision deficiencies; every axis names its unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+if TYPE_CHECKING:
+    from explain import WaterfallStep
+
+__all__ = ["OKABE_ITO", "NEG", "POS", "contribution_bars", "dependence_scatter",
+           "group_colours", "importance_bars", "importance_strip", "pareto_scatter", "segment_bars",
+           "segment_metric_bars",
+           "sensitivity_lines", "signed_bars", "task_colours", "waterfall"]
+
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+             "#000000")
+POS, NEG, TOTAL = "#0072B2", "#D55E00", "#555555"
+_FONT = dict(family="sans-serif", size=13)
+
+
+_GROUPS = ("user", "item", "user×item", "context", "latent")
+
+
+def group_colours(groups: Sequence[str]) -> dict[str, str]:
+    """A fixed colour per feature group (the same on every chart)."""
+    extra = [g for g in dict.fromkeys(groups) if g not in _GROUPS]
+    return {g: OKABE_ITO[i % len(OKABE_ITO)] for i, g in enumerate((*_GROUPS, *extra))}
+
+
+def task_colours(tasks: Sequence[str]) -> dict[str, str]:
+    """A fixed colour per task, in task order."""
+    return {t: OKABE_ITO[i % len(OKABE_ITO)] for i, t in enumerate(tasks)}
+
+
+def _padded(values: Sequence[float], share: float = 0.2, *, both: bool = False) -> list[float]:
+    """An axis range holding ``values`` and 0, with room for the bar labels outside (on
+    both sides if ``both``, else only on the sides with values)."""
+    lo, hi = min(0.0, *values), max(0.0, *values)
+    pad = share * ((hi - lo) or 1.0)
+    return [lo - (pad if lo < 0 or both else 0.0), hi + (pad if hi > 0 or both else 0.0)]
+
+
+def _layout(fig: go.Figure, *, title: str = "", height: int = 360, **kw: object) -> go.Figure:
+    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), height=height, font=_FONT,
+                      margin=dict(l=10, r=10, t=50 if title else 10, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0), **kw)
+    return fig
+
+
+def contribution_bars(frame: pd.DataFrame, tasks: Sequence[str], *, height: int = 0) -> go.Figure:
+    """Stacked horizontal bars: each item's blended score split into task contributions.
+
+    ``frame`` has ``rank``, ``title`` and one column per task (signed, weighted scores).
+    """
+    colours = task_colours(tasks)
+    labels = [f"{r}. {t[:28]}" for r, t in zip(frame["rank"], frame["title"], strict=True)]
+    fig = go.Figure()
+    for t in tasks:
+        fig.add_bar(y=labels, x=frame[t], name=t, orientation="h", marker_color=colours[t],
+                    hovertemplate=f"{t}: %{{x:.3f}}<extra>%{{y}}</extra>")
+    fig.update_yaxes(autorange="reversed", tickfont=dict(size=11))
+    fig.update_xaxes(title="contribution to the blended score",
+                     zeroline=True, zerolinecolor="#888")
+    return _layout(fig, barmode="relative", height=height or 60 + 28 * len(frame))
+
+
+def waterfall(steps: Sequence[WaterfallStep], *, title: str, unit: str) -> go.Figure:
+    """Horizontal waterfall from the base value through the largest contributions to the
+    score (steps from :func:`explain.waterfall_steps`, so the bars add up exactly)."""
+    inner = steps[1:-1]
+    fig = go.Figure(go.Waterfall(
+        orientation="h", y=[s.label for s in steps],
+        measure=["absolute", *["relative"] * len(inner), "total"],
+        x=[steps[0].end, *[s.delta for s in inner], steps[-1].end],
+        text=[f"{steps[0].end:.3f}", *[f"{s.delta:+.3f}" for s in inner], f"{steps[-1].end:.3f}"],
+        textposition="outside", cliponaxis=False,
+        increasing=dict(marker_color=POS), decreasing=dict(marker_color=NEG),
+        totals=dict(marker_color=TOTAL), connector=dict(line=dict(color="#aaa", width=1)),
+        hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", tickfont=dict(size=11))
+    levels = [v for s in steps for v in (s.start, s.end)]
+    fig.update_xaxes(title=unit, range=_padded(levels, both=any(s.delta < 0 for s in inner)))
+    return _layout(fig, title=title, height=90 + 30 * len(steps), showlegend=False)
+
+
+def signed_bars(values: Mapping[str, float], *, unit: str, colours: Mapping[str, str] | None = None,
+                height: int = 0, signed: bool = True) -> go.Figure:
+    """Horizontal bars of values (task shares, group totals), in the mapping's order; labels
+    show the sign unless ``signed`` is false."""
+    names = list(values)
+    fig = go.Figure(go.Bar(
+        x=[values[n] for n in names], y=names, orientation="h",
+        marker_color=[(colours or {}).get(n, POS if values[n] >= 0 else NEG) for n in names],
+        text=[f"{values[n]:+.3f}" if signed else f"{values[n]:.3f}" for n in names],
+        textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title=unit, zeroline=True, zerolinecolor="#888",
+                     range=_padded([values[n] for n in names], 0.3))
+    return _layout(fig, height=height or 70 + 34 * len(names), showlegend=False)
+
+
+def pareto_scatter(frame: pd.DataFrame, x: str, y: str, colour: str | None,
+                   current: Mapping[str, float], k: int,
+                   maximize: Mapping[str, bool]) -> go.Figure:
+    """Sweep points (``ndcg_<task>`` columns) with the two-task frontier of the axes, the
+    points efficient over all tasks, and the current blend."""
+    from recsys.metrics import pareto_mask
+
+    wcols = [c for c in frame.columns if c.startswith("w_")]
+    hover = frame[wcols + [c for c in frame.columns if c.startswith("ndcg_")]]
+    text = ["<br>".join(f"{c}: {v:.2f}" for c, v in row.items()) for _, row in hover.iterrows()]
+    fig = go.Figure()
+    marker: dict[str, object] = dict(size=7, color="#BBBBBB")
+    if colour:
+        marker = dict(size=7, color=frame[f"ndcg_{colour}"], colorscale="Cividis",
+                      colorbar=dict(title=f"NDCG@{k}<br>{colour}", thickness=12))
+    fig.add_scatter(x=frame[f"ndcg_{x}"], y=frame[f"ndcg_{y}"], mode="markers", marker=marker,
+                    name="weight grid (hover: weights)", text=text,
+                    hovertemplate="%{text}<extra></extra>")
+    every = frame[frame["pareto"]]
+    fig.add_scatter(x=every[f"ndcg_{x}"], y=every[f"ndcg_{y}"], mode="markers",
+                    marker=dict(size=10, color="rgba(0,0,0,0)",
+                                line=dict(color="rgba(213,94,0,0.45)", width=1)),
+                    name="efficient over all tasks", hoverinfo="skip")
+    pts = frame[[f"ndcg_{x}", f"ndcg_{y}"]].to_numpy()
+    front = frame[pareto_mask(pts, np.array([maximize[x], maximize[y]]))]
+    front = front.sort_values(f"ndcg_{x}")
+    fig.add_scatter(x=front[f"ndcg_{x}"], y=front[f"ndcg_{y}"], mode="lines+markers",
+                    line=dict(color=NEG, width=2), marker=dict(size=6, color=NEG),
+                    name=f"frontier of {x} vs {y}", hoverinfo="skip")
+    fig.add_scatter(x=[current[x]], y=[current[y]], mode="markers", name="current weights",
+                    marker=dict(symbol="star", size=18, color="#E69F00",
+                                line=dict(color="black", width=1)),
+                    hovertemplate="current weights<br>%{x:.3f}, %{y:.3f}<extra></extra>")
+    better = {True: "higher is better", False: "lower is better"}
+    fig.update_xaxes(title=f"NDCG@{k} of {x} (0–1, {better[maximize[x]]})")
+    fig.update_yaxes(title=f"NDCG@{k} of {y} (0–1, {better[maximize[y]]})")
+    return _layout(fig, height=500)
+
+
+def sensitivity_lines(frame: pd.DataFrame, task: str, current: float, k: int) -> go.Figure:
+    """NDCG@K of every task (lines) against one task's weight."""
+    tasks = list(dict.fromkeys(frame["task"]))
+    colours = task_colours(tasks)
+    fig = go.Figure()
+    for t in tasks:
+        sub = frame[frame["task"] == t]
+        fig.add_scatter(x=sub["weight"], y=sub["ndcg"], mode="lines+markers", name=t,
+                        line=dict(color=colours[t]),
+                        hovertemplate=f"{t}: %{{y:.3f}} at weight %{{x}}<extra></extra>")
+    fig.add_vline(x=current, line_dash="dot", line_color="#333",
+                  annotation_text="current", annotation_position="bottom right")
+    fig.update_xaxes(title=f"weight of {task} (others fixed)")
+    fig.update_yaxes(title=f"NDCG@{k} (0–1)")
+    fig = _layout(fig, height=420)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, x=0),
+                      margin=dict(b=40))
+    return fig
+
+
+def segment_bars(frame: pd.DataFrame, column: str, tasks: Sequence[str]) -> go.Figure:
+    """Mean task contributions in the top-K, one stacked bar per segment."""
+    colours = task_colours(tasks)
+    fig = go.Figure()
+    for t in tasks:
+        fig.add_bar(x=frame[column], y=frame[f"share {t}"], name=t, marker_color=colours[t],
+                    hovertemplate=f"{t}: %{{y:.3f}}<extra>%{{x}}</extra>")
+    fig.update_yaxes(title="mean contribution to blended score")
+    fig.update_xaxes(title=column)
+    return _layout(fig, barmode="relative", height=380)
+
+
+def segment_metric_bars(frame: pd.DataFrame, column: str, tasks: Sequence[str],
+                        k: int) -> go.Figure:
+    """Grouped bars: NDCG@K of every task per segment."""
+    colours = task_colours(tasks)
+    fig = go.Figure()
+    for t in tasks:
+        fig.add_bar(x=frame[column], y=frame[f"NDCG@{k} {t}"], name=t, marker_color=colours[t],
+                    hovertemplate=f"{t}: %{{y:.3f}}<extra>%{{x}}</extra>")
+    fig.update_yaxes(title=f"NDCG@{k} (0–1)")
+    fig.update_xaxes(title=column)
+    return _layout(fig, barmode="group", height=380)
+
+
+def importance_bars(frame: pd.DataFrame, value: str, *, unit: str, colour_by: str = "group",
+                    n: int = 15) -> go.Figure:
+    """Horizontal bars of the ``n`` largest ``value`` per ``feature``, one colour (and
+    legend entry) per ``colour_by`` level."""
+    top = frame.nlargest(n, value)
+    colours = group_colours(list(frame[colour_by]))
+    fig = go.Figure()
+    for level, colour in colours.items():
+        sub = top[top[colour_by] == level]
+        if len(sub):
+            fig.add_bar(x=sub[value], y=sub["feature"], orientation="h", name=str(level),
+                        marker_color=colour,
+                        hovertemplate="%{y}: %{x:.4f}<extra>" + str(level) + "</extra>")
+    fig.update_yaxes(categoryorder="array", categoryarray=top["feature"].tolist()[::-1])
+    fig.update_xaxes(title=unit)
+    return _layout(fig, height=110 + 24 * len(top), barmode="overlay")
+
+
+def importance_strip(points: pd.DataFrame, order: Sequence[str], *, unit: str) -> go.Figure:
+    """Beeswarm-like strip: one dot per (row, feature) attribution, coloured by the
+    feature's value rank within the feature (low → high)."""
+    fig = go.Figure()
+    rng = np.random.default_rng(0)
+    for i, feat in enumerate(order):
+        sub = points[points["feature"] == feat]
+        jitter = rng.uniform(-0.3, 0.3, len(sub))
+        fig.add_scatter(x=sub["attribution"], y=i + jitter, mode="markers", showlegend=False,
+                        marker=dict(size=4, color=sub["value_rank"], colorscale="Cividis",
+                                    cmin=0, cmax=1, opacity=0.7,
+                                    colorbar=dict(title="value<br>low→high", thickness=12)
+                                    if i == 0 else None, showscale=i == 0),
+                        hovertemplate=f"{feat}: %{{x:.4f}}<extra></extra>")
+    fig.update_yaxes(tickvals=list(range(len(order))), ticktext=list(order),
+                     autorange="reversed")
+    fig.update_xaxes(title=unit, zeroline=True, zerolinecolor="#888")
+    return _layout(fig, height=80 + 30 * len(order))
+
+
+def dependence_scatter(frame: pd.DataFrame, feature: str, *, unit: str) -> go.Figure:
+    """Attribution of one feature against its value."""
+    fig = go.Figure(go.Scatter(x=frame["value"], y=frame["attribution"], mode="markers",
+                               marker=dict(size=5, color=POS, opacity=0.5),
+                               hovertemplate=f"{feature}=%{{x}}<br>%{{y:.4f}}<extra></extra>"))
+    fig.update_xaxes(title=f"{feature} (feature value)")
+    fig.update_yaxes(title=unit, zeroline=True, zerolinecolor="#888")
+    return _layout(fig, height=380)

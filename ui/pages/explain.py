@@ -1,0 +1,144 @@
+"""Explain: why an item got its blended score, per task, by feature group, in words, and
+why it ranks above another item."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import streamlit as st
+
+from ui import charts, state, widgets
+
+if TYPE_CHECKING:
+    from explain import BlendedAttribution
+    from recsys.project import Project, RankedList
+    from recsys.tasks import TaskSpec
+
+_BARS = 12
+
+
+def _summary(e: BlendedAttribution) -> None:
+    attr = e.attribution
+    cols = st.columns(4)
+    cols[0].metric("Blended score", f"{e.score:.4f}",
+                   help="Σ sign · weight · transformed task score: what the ranking sorts by.")
+    cols[1].metric("Base value", f"{attr.base_value:.4f}",
+                   help="The blended score of an average exposure (the models' expected "
+                        "values, blended).")
+    cols[2].metric("Σ feature attributions", f"{attr.values.sum():+.4f}",
+                   help="Sum of every feature's exact SHAP contribution to the blended score.")
+    gap = e.score - attr.total()
+    cols[3].metric("Base + Σ − score", f"{gap:.1e}",
+                   help="Additivity check: base value + attributions − score (rounding only).")
+    st.markdown("**Why this item, in words**")
+    st.markdown("\n".join(f"- {r}" for r in e.reasons))
+
+
+def _blend_tab(e: BlendedAttribution, view: state.View) -> None:
+    from explain import waterfall_steps
+
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        total = f"{e.attribution.base_value:.3f} {e.attribution.values.sum():+.3f} = {e.score:.3f}"
+        st.plotly_chart(charts.waterfall(
+            waterfall_steps(e.attribution, _BARS), title=f"Blended score: {total}",
+            unit="contribution to the blended score"), key="exp_waterfall")
+    with right:
+        st.markdown("**Task shares** (sign · weight · transformed score)")
+        shares = {t: x.share for t, x in e.tasks.items()}
+        st.plotly_chart(charts.signed_bars(shares, unit="share of the blended score",
+                                           colours=charts.task_colours(view.task_names())),
+                        key="exp_shares")
+        st.markdown("**By feature group**")
+        st.plotly_chart(charts.signed_bars(e.attribution.by_group(),
+                                           unit="contribution to the blended score"),
+                        key="exp_groups")
+
+
+def _task_tab(e: BlendedAttribution, view: state.View, t: TaskSpec) -> None:
+    from explain import waterfall_steps
+
+    x = e.tasks[t.name]
+    cols = st.columns(4)
+    cols[0].metric("Prediction", f"{x.prediction:.4g}", help=f"{t.name} in natural units ({t.kind}).")
+    cols[1].metric("Task score", f"{x.margin:.4f}", help=t.score_description())
+    cols[2].metric("Transformed", f"{x.transformed:.4f}",
+                   help=f"After the {state.TRANSFORMS[view.transform]} transform.")
+    cols[3].metric("Share", f"{x.share:+.4f}", f"{x.share_fraction:+.0%} of |shares|",
+                   delta_color="off", delta_arrow="off",
+                   help=f"Signed weight {x.weight:+.2f} × transformed.")
+    st.plotly_chart(charts.waterfall(
+        waterfall_steps(x.attribution, _BARS), unit=t.score_description(),
+        title=f"{t.name}: {x.attribution.base_value:.3f} {x.attribution.values.sum():+.3f} "
+              f"= {x.margin:.3f}"), key=f"exp_waterfall_{t.name}")
+
+
+def _tabs(e: BlendedAttribution, view: state.View) -> None:
+    """The blend and one tab per task; only the open tab is drawn."""
+    tabs = st.tabs(["Blend", *view.task_names()], key="exp_tab", on_change="rerun")
+    if tabs[0].open:
+        with tabs[0]:
+            _blend_tab(e, view)
+    for tab, t in zip(tabs[1:], view.tasks, strict=True):
+        if tab.open:
+            with tab:
+                _task_tab(e, view, t)
+
+
+@st.fragment
+def _compare(project: Project, view: state.View, user: str, item: str,
+             ranked: RankedList) -> None:
+    from explain import waterfall_steps
+
+    st.subheader("Compare with another item")
+    others = {it.item_id: f"{it.rank}. {it.title}" for it in ranked.items if it.item_id != item}
+    if not others:
+        st.info("The list has no other item to compare with.")
+        return
+    vs = st.selectbox("Why is the item above (or below)…", list(others), key="exp_vs",
+                      format_func=others.__getitem__, help="Another item of the same list.")
+    with widgets.guard():
+        pair = state.pair_explanation(project, view.stamp, user, item, vs, view.weights,
+                                      view.transform)
+        verb = "above" if pair.gap >= 0 else "below"
+        st.markdown(f"**{pair.title_a}** scores **{pair.gap:+.4f}** {verb} **{pair.title_b}**; "
+                    "the bars add up to that gap.")
+        left, right = st.columns([3, 2], gap="medium")
+        steps = waterfall_steps(pair.attribution, _BARS, base_label="base difference",
+                                total_label="score gap")
+        left.plotly_chart(charts.waterfall(steps, title="Φ(A) − Φ(B) by feature",
+                                           unit="difference in blended score"), key="exp_pair")
+        right.plotly_chart(charts.signed_bars(dict(pair.tasks), unit="share(A) − share(B)",
+                                              colours=charts.task_colours(view.task_names())),
+                           key="exp_pair_tasks")
+        rows = [{"favours": "A" if d > 0 else "B", "feature": f, "value A": str(a),
+                 "value B": str(b), "difference": d}
+                for f, a, b, d in (*pair.top_for_a, *pair.top_for_b)]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="exp_pair_table")
+
+
+def main() -> None:
+    """Render the page."""
+    st.title("Explain")
+    view = state.current_view()
+    if view is None:
+        widgets.no_project()
+        return
+    with widgets.guard():
+        project = view.project()
+        user = widgets.user_picker(view, project, "exp")
+        if user is None:
+            return
+        ranked = project.recommend(user, view.weights_dict(), view.k, view.transform)
+        item = widgets.item_picker(project, ranked)
+        if item is None:
+            return
+        widgets.weights_caption(view)
+        e = state.explanation(project, view.stamp, user, item, view.weights, view.transform)
+        _summary(e)
+        _tabs(e, view)
+        _compare(project, view, user, item, ranked)
+
+
+main()

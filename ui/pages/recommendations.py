@@ -1,0 +1,109 @@
+"""Recommendations: a user's top-K under the current blend, task shares and recent history."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import streamlit as st
+
+from ui import charts, state, widgets
+
+if TYPE_CHECKING:
+    from recsys.project import Project, RankedList
+
+
+def _table(ranked: RankedList, view: state.View, moves: list[str],
+           predictions: bool) -> pd.DataFrame:
+    rows = []
+    for it, move in zip(ranked.items, moves, strict=True):
+        row = {"moved": move, "rank": it.rank, "title": it.title, "blended score": it.score}
+        if predictions:
+            row |= {f"{t} pred.": it.predictions[t] for t in view.task_names()}
+        else:
+            row |= {t: it.tasks[t] for t in view.task_names()}
+        rows.append(row | {"item_id": it.item_id})
+    return pd.DataFrame(rows)
+
+
+def _column_config(view: state.View) -> dict[str, object]:
+    cc: dict[str, object] = {
+        "moved": st.column_config.TextColumn(
+            "Δ", width=52, help="Change of rank since the weights, transform or K "
+                                         "last changed (▲ up, ▼ down, new = entered the list)."),
+        "rank": st.column_config.NumberColumn(width=52),
+        "title": st.column_config.TextColumn(width="medium"),
+        "blended score": st.column_config.NumberColumn(
+            "score", width=68, format="%.3f", help="Blended score, Σ sign · weight · transformed task "
+                                         "score: what the list is sorted by."),
+    }
+    for t in view.tasks:
+        cc[t.name] = st.column_config.NumberColumn(
+            width=68, format="%.2f", help=f"{t.name}: task score after the "
+                                f"{state.TRANSFORMS[view.transform]} transform (unweighted).")
+        unit = ("predicted value" if t.kind == "regression" else
+                "ranking score" if t.kind == "rank" else "probability (entire space)")
+        cc[f"{t.name} pred."] = st.column_config.NumberColumn(
+            format="%.4f", help=f"{t.name}: model prediction in natural units, {unit}.")
+    return cc
+
+
+def _history(project: Project, view: state.View, user: str) -> None:
+    st.markdown("**Recent history** (before the test window, newest first)")
+    hist = state.user_history(project, view.stamp, user, 20)
+    if hist.empty:
+        st.info("No exposures of this user before the test window.")
+        return
+    labels = list(dict.fromkeys(t.label for t in view.tasks if t.label in hist.columns))
+    outcome = hist[labels].gt(0).apply(lambda r: ", ".join(r.index[r]) or "—", axis=1)
+    show = hist[["title", "timestamp"]].assign(outcome=outcome)
+    st.dataframe(show, hide_index=True, key="rec_history", height=420,
+                 column_config={"timestamp": st.column_config.DatetimeColumn(
+                     "time", format="MM-DD HH:mm", width=92, help="When the item was shown."),
+                     "outcome": st.column_config.TextColumn(width=90,
+                         help=f"Positive labels of the exposure ({', '.join(labels)})."),
+                     "title": st.column_config.TextColumn(width=150)})
+
+
+def main() -> None:
+    """Render the page."""
+    st.title("Recommendations")
+    view = state.current_view()
+    if view is None:
+        widgets.no_project()
+        return
+    with widgets.guard():
+        project = view.project()
+        user = widgets.user_picker(view, project, "rec")
+        if user is None:
+            return
+        ranked = project.recommend(user, view.weights_dict(), view.k, view.transform)
+        ids = [it.item_id for it in ranked.items]
+        moves = state.ranking_moves(user, (view.weights, view.transform, view.k), ids)
+        widgets.weights_caption(view)
+        left, right = st.columns([2, 1], gap="medium")
+        with left:
+            head, toggle = st.columns([3, 2])
+            head.markdown(f"**Top {view.k} for {user}**")
+            preds = toggle.toggle("natural units", key="rec_preds",
+                                  help="Show each task's prediction (probability, value) "
+                                       "instead of its transformed score.")
+            if not ranked.items:
+                st.info("This user has no candidates.")
+                return
+            st.dataframe(_table(ranked, view, moves, preds), hide_index=True, key="rec_table",
+                         column_config=_column_config(view))
+            moved = sum(bool(m) for m in moves)
+            if moved:
+                st.caption(f"{moved} of {len(ids)} items moved since the last change.")
+            from ui.compute import task_contributions
+
+            st.markdown("**Task shares of each item's blended score**")
+            fig = charts.contribution_bars(task_contributions(ranked, project),
+                                           view.task_names())
+            st.plotly_chart(fig, key="rec_shares", config={"displayModeBar": False})
+        with right:
+            _history(project, view, user)
+
+
+main()

@@ -1,0 +1,51 @@
+"""Segments: blended ranking quality and task shares by a user attribute."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import charts, state, widgets
+
+
+def main() -> None:
+    """Render the page."""
+    st.title("Segments")
+    view = state.current_view()
+    if view is None:
+        widgets.no_project()
+        return
+    widgets.weights_caption(view)
+    with widgets.guard():
+        project = view.project()
+        attrs = [c for c in state.user_table(project, view.stamp).columns if c != "user_id"]
+        if not attrs:
+            st.info("The users table has no categorical attribute to segment by.")
+            return
+        column = st.columns(3)[0].selectbox("Segment users by", attrs, key="seg_column",
+                              help="A categorical column of the users table.")
+        frame = state.segment_table(project, view.stamp, column, view.weights, view.transform,
+                                    view.k)
+        names, k = view.task_names(), view.k
+        left, right = st.columns(2, gap="medium")
+        with left:
+            st.markdown(f"**NDCG@{k} by {column}** — each user's test exposures re-ranked by "
+                        "the blend")
+            st.plotly_chart(charts.segment_metric_bars(frame[frame[column] != "all users"],
+                                                       column, names, k), key="seg_ndcg")
+        with right:
+            st.markdown(f"**Average task shares in the top-{k}** — mean sign · weight · "
+                        "transformed score")
+            st.plotly_chart(charts.segment_bars(frame, column, names), key="seg_shares")
+        cc = {c: st.column_config.NumberColumn(format="%.4f") for c in frame.columns
+              if c.startswith(("NDCG", "GAUC", "share"))}
+        cc["users"] = st.column_config.NumberColumn(help="Users in the segment.")
+        cc["test users"] = st.column_config.NumberColumn(
+            help="Users of the segment with exposures in the test window (the metrics' base).")
+        st.dataframe(frame, hide_index=True, key="seg_table", column_config=cc)
+        minimised = [t.name for t in view.tasks if t.direction == "minimize"]
+        if minimised:
+            st.caption(f"For minimised tasks ({', '.join(minimised)}) a lower NDCG is better: "
+                       "items with that label are pushed down.")
+
+
+main()

@@ -1,0 +1,124 @@
+"""Trade-offs: per-task quality at the current weights, the Pareto front of the weight
+sweep, weight-sensitivity curves and a target search."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import streamlit as st
+
+from ui import charts, state, widgets
+
+if TYPE_CHECKING:
+    from recsys.project import Project
+
+
+def _metrics(ev: dict, view: state.View) -> None:
+    k = view.k
+    cols = st.columns(len(view.tasks))
+    for col, t in zip(cols, view.tasks, strict=True):
+        r = ev["ranking"][t.name]
+        auc = ev["tasks"][t.name].get("auc")
+        note = " (minimised: lower is better)" if t.direction == "minimize" else ""
+        col.metric(f"NDCG@{k} {t.name}", f"{r[f'ndcg@{k}']:.4f}",
+                   help=f"Each user's logged test exposures re-ranked by the blend, '{t.label}' "
+                        f"as relevance{note}. GAUC {r['gauc']:.3f}; model AUC "
+                        f"{'n/a' if auc is None else f'{auc:.3f}'} (independent of weights).")
+    rows = [{"task": t.name, f"NDCG@{k}": ev["ranking"][t.name][f"ndcg@{k}"],
+             f"recall@{k}": ev["ranking"][t.name][f"recall@{k}"],
+             "GAUC": ev["ranking"][t.name]["gauc"], "model AUC": ev["tasks"][t.name].get("auc")}
+            for t in view.tasks]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="to_metrics", placeholder="—",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                for c in rows[0] if c != "task"})
+
+
+def _apply(weights: dict[str, float]) -> None:
+    for t, w in weights.items():
+        st.session_state[state.WEIGHT + t] = state.parse_weight(str(w), 0.0)
+    state.notify("applied the weights found by the target search")
+
+
+@st.fragment
+def _pareto(project: Project, view: state.View, current: dict[str, float]) -> None:
+    st.subheader("Pareto frontier of the weight sweep")
+    names = view.task_names()
+    sw = state.sweep(project, view.stamp, view.transform, view.k)
+    frame = sw.to_frame()
+    a, b, c = st.columns(3)
+    x = a.selectbox("x axis", names, index=0, key="to_x", help="Task on the horizontal axis.")
+    y = b.selectbox("y axis", names, index=1 % len(names), key="to_y",
+                    help="Task on the vertical axis.")
+    colour = c.selectbox("colour", [None, *names], index=min(3, len(names)), key="to_colour",
+                         format_func=lambda v: "none" if v is None else v,
+                         help="Colour points by a third task's NDCG.")
+    maximize = dict(zip(sw.tasks, sw.maximize, strict=True))
+    st.plotly_chart(charts.pareto_scatter(frame, x, y, colour, current, view.k, maximize),
+                    key="to_pareto")
+    st.caption(f"{len(frame)} weight vectors on a simplex grid (weights sum to 1, step 0.1); "
+               f"{int(frame['pareto'].sum())} are Pareto-efficient over all tasks (outlined); "
+               "the line joins those efficient for the two tasks shown. Hover a point for its "
+               "weights.")
+
+
+@st.fragment
+def _target(project: Project, view: state.View) -> None:
+    from ui.compute import target_search
+
+    st.subheader("Target search")
+    sw = state.sweep(project, view.stamp, view.transform, view.k)
+    names = view.task_names()
+    a, b = st.columns(2)
+    goal = a.selectbox("Maximise task", names, index=min(1, len(names) - 1), key="to_goal",
+                       help="Task whose NDCG@K to maximise (for a minimised task: minimise).")
+    keep = b.selectbox("while keeping task", names, index=0, key="to_keep",
+                       help="Task whose NDCG@K must stay near its best over the sweep.")
+    pct = st.slider("at least (% of its best NDCG)", 50, 100, 95, key="to_pct",
+                   help="Lower bound on the kept task's NDCG@K, as % of its best value.")
+    best = target_search(sw, goal, keep, pct)
+    if best is None:
+        st.warning("No swept weights meet that target; lower the percentage.")
+        return
+    weights = {t: float(best[f"w_{t}"]) for t in names}
+    shown = pd.DataFrame([{"": "weights", **weights},
+                          {"": f"NDCG@{view.k}", **{t: best[f"ndcg_{t}"] for t in names}}])
+    st.dataframe(shown, hide_index=True, key="to_target")
+    if st.button("Apply these weights", key="to_apply", on_click=_apply, args=(weights,),
+                 help="Set the sidebar sliders to these weights (ratios are what matter)."):
+        st.rerun()
+
+
+@st.fragment
+def _sensitivity(project: Project, view: state.View) -> None:
+    st.subheader("Weight sensitivity")
+    task = st.selectbox("Vary the weight of", view.task_names(), key="to_sens_task",
+                        help="Move this task's weight from 0 to 5, keeping the others at "
+                             "their current values.")
+    frame = state.sensitivity(project, view.stamp, task, view.weights, view.transform, view.k)
+    st.plotly_chart(charts.sensitivity_lines(frame, task, view.weights_dict()[task], view.k),
+                    key="to_sens")
+
+
+def main() -> None:
+    """Render the page."""
+    st.title("Trade-offs")
+    view = state.current_view()
+    if view is None:
+        widgets.no_project()
+        return
+    widgets.weights_caption(view)
+    with widgets.guard():
+        project = view.project()
+        ev = state.evaluation(project, view.stamp, view.weights, view.transform, view.k)
+        _metrics(ev, view)
+        current = {t: ev["ranking"][t][f"ndcg@{view.k}"] for t in view.task_names()}
+        left, right = st.columns([3, 2], gap="medium")
+        with left:
+            _pareto(project, view, current)
+        with right:
+            _sensitivity(project, view)
+            _target(project, view)
+
+
+main()

@@ -1,0 +1,146 @@
+"""The sidebar shown on every page: project, task weights, transform, K and scenarios."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from recsys.tasks import TaskSpec
+from ui import state
+from ui.scenarios import Scenario, ScenarioError, ScenarioStore
+
+SCENARIO_NAME, SCENARIO_PICK = "scenario_name", "scenario_pick"
+
+
+def _reset(tasks: Sequence[TaskSpec]) -> None:
+    for t in tasks:
+        st.session_state[state.WEIGHT + t.name] = float(t.weight)
+    state.notify("weights reset to the config's", "info")
+
+
+def _save(store: ScenarioStore, view: state.View) -> None:
+    name = str(st.session_state.get(SCENARIO_NAME, ""))
+    try:
+        saved = store.save(view.name, Scenario(name=name, weights=view.weights_dict(),
+                                               transform=view.transform, k=view.k))
+    except (ScenarioError, OSError) as err:
+        state.notify(str(err), "error")
+        return
+    st.session_state[SCENARIO_PICK] = saved.name
+    state.notify(f"saved scenario '{saved.name}'")
+
+
+def _load(store: ScenarioStore, view: state.View) -> None:
+    name = st.session_state.get(SCENARIO_PICK)
+    try:
+        scen = store.list(view.name).get(name or "")
+    except ScenarioError as err:
+        state.notify(str(err), "error")
+        return
+    if scen is None:
+        state.notify(f"scenario {name!r} no longer exists", "error")
+        return
+    ss = st.session_state
+    for t in view.tasks:
+        ss[state.WEIGHT + t.name] = state.parse_weight(str(scen.weights.get(t.name, 0.0)), 0.0)
+    ss[state.TRANSFORM] = scen.transform if scen.transform in state.TRANSFORMS else view.transform
+    ss[state.K] = min(max(int(scen.k), 1), state.K_MAX)
+    unknown = sorted(set(scen.weights) - set(view.task_names()))
+    extra = f" (ignored unknown tasks: {', '.join(unknown)})" if unknown else ""
+    state.notify(f"loaded scenario '{scen.name}'{extra}")
+
+
+def _delete(store: ScenarioStore, view: state.View) -> None:
+    name = st.session_state.get(SCENARIO_PICK)
+    try:
+        store.delete(view.name, str(name))
+    except (ScenarioError, OSError) as err:
+        state.notify(str(err), "error")
+        return
+    st.session_state.pop(SCENARIO_PICK, None)
+    state.notify(f"deleted scenario '{name}'", "info")
+
+
+def _init_defaults(tasks: Sequence[TaskSpec], blend: dict[str, object]) -> None:
+    """First values of the widgets: the link's, else the config's."""
+    ss = st.session_state
+    for t in tasks:
+        if state.WEIGHT + t.name not in ss:
+            ss[state.WEIGHT + t.name] = state.parse_weight(state.url_value(f"w_{t.name}"),
+                                                           float(t.weight))
+    if state.TRANSFORM not in ss:
+        want = state.url_value("transform")
+        ss[state.TRANSFORM] = want if want in state.TRANSFORMS else str(blend["transform"])
+    if state.K not in ss:
+        want = state.url_value("k") or ""
+        ss[state.K] = min(int(want), state.K_MAX) if want.isdigit() and int(want) > 0 \
+            else int(str(blend["k"]))
+
+
+def _scenarios(view: state.View) -> None:
+    store = ScenarioStore.beside(state.artifacts_root())
+    with st.expander("Scenarios", expanded=False):
+        st.text_input("Name", key=SCENARIO_NAME, placeholder="e.g. revenue push",
+                      help="Save the current weights, transform and K under this name.")
+        st.button("Save current weights", key="scenario_save", on_click=_save,
+                  args=(store, view), help=f"Stored in {store.path}, shared by all sessions.")
+        try:
+            names = list(store.list(view.name))
+        except ScenarioError as err:
+            st.error(str(err))
+            names = []
+        st.selectbox("Saved scenarios", names, key=SCENARIO_PICK, index=None,
+                     placeholder="none saved yet" if not names else "pick one",
+                     help="Scenarios saved for this project.")
+        left, right = st.columns(2)
+        left.button("Load", key="scenario_load", on_click=_load, args=(store, view),
+                    disabled=not names, help="Set the sliders, transform and K to the scenario.")
+        right.button("Delete", key="scenario_delete", on_click=_delete, args=(store, view),
+                     disabled=not names, help="Remove the scenario for every session.")
+
+
+def render() -> state.View | None:
+    """Draw the sidebar and return the current view (``None`` without a project)."""
+    ss = st.session_state
+    root = state.artifacts_root()
+    names = state.list_projects(root)
+    with st.sidebar:
+        if not names:
+            st.info(f"No trained project under `{root}/` yet: train one on the **Data** page "
+                    "or run `make demo`.")
+            return None
+        if ss.get(state.PROJECT) not in names:
+            want = state.url_value("project")
+            ss[state.PROJECT] = want if want in names else ("demo" if "demo" in names
+                                                            else names[0])
+        st.selectbox("Project", names, key=state.PROJECT, on_change=state.reset_view,
+                     help=f"Trained projects found under `{root}/` (directories with a "
+                          "manifest.json).")
+        try:
+            manifest, tasks = state.describe(state.project_stamp(root / ss[state.PROJECT]))
+        except ValueError as err:
+            st.error(str(err))
+            return None
+        _init_defaults(tasks, manifest["config"]["blend"])
+        st.markdown("**Blend weights**")
+        for t in tasks:
+            sign = "lowers" if t.direction == "minimize" else "raises"
+            st.slider(state.task_label(t), 0.0, state.W_MAX, step=state.W_STEP,
+                      key=state.WEIGHT + t.name, format="%.1f",
+                      help=f"Weight of '{t.name}' ({t.kind}) in the blend: a higher weight "
+                           f"{sign} items with a high predicted {t.label}. Config: {t.weight}.")
+        st.button("Reset to config weights", key="reset_weights", on_click=_reset, args=(tasks,),
+                  help="Set every slider back to the weight in the project's config.toml.")
+        st.selectbox("Score transform", list(state.TRANSFORMS), key=state.TRANSFORM,
+                     format_func=state.TRANSFORMS.__getitem__,
+                     help="How each task's raw score is mapped to a common scale before "
+                          "weighting: z-score (mean 0, sd 1), percentile (0–1) or min-max (0–1).")
+        st.number_input("K (list length)", min_value=1, max_value=state.K_MAX, step=1,
+                        key=state.K, help="Length of the recommendation lists and the "
+                                          "cut-off of NDCG@K, recall@K and hit rate@K.")
+        view = state.current_view()
+        if view is not None:
+            _scenarios(view)
+        state.show_notice()
+    return view

@@ -1,0 +1,371 @@
+"""Session-state keys, URL state, the current view and every cache wrapper of the dashboard.
+
+Projects load once per server (``st.cache_resource``: shared, never mutated); frames,
+evaluations and sweeps are cached per project stamp with ``st.cache_data``. The
+current weights, transform, K, user, item and page live in ``st.session_state`` and
+in the URL query string, so a copied link reproduces the view.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from recsys.tasks import TaskSpec
+
+if TYPE_CHECKING:
+    from explain import BlendedAttribution, GlobalImportance, PairwiseAttribution
+    from recsys.evaluate import Sweep
+    from recsys.project import Project
+
+# -- session-state keys ---------------------------------------------------------------------
+PROJECT = "project"
+"""Sidebar selectbox: name of the loaded project (a directory under the artifacts root)."""
+TRANSFORM = "transform"
+K = "k"
+WEIGHT = "weight_"
+"""Prefix of the per-task weight sliders: ``weight_<task>``."""
+USER = "user"
+"""Selected user id (plain state, shared by the pages; widgets copy into it)."""
+ITEM = "item"
+"""Selected item id on the Explain page."""
+ITEM_USER = "_item_user"
+"""The user :data:`ITEM` was picked for (a new user starts from their top item)."""
+RANKINGS = "rankings"
+"""``{user: (signature, item ids, previous item ids)}`` for the moved-up/down markers."""
+URL_SEEN = "_url_seen"
+URL_PENDING = "_url_pending"
+REPORT = "_report"
+"""The last report built in this session: (project stamp, request, file and preview)."""
+NOTICE = "_notice"
+"""A one-off message shown on the next run (e.g. after a callback)."""
+
+TRANSFORMS: dict[str, str] = {"zscore": "z-score", "percentile": "percentile",
+                              "minmax": "min-max"}
+W_MAX, W_STEP, K_MAX = 5.0, 0.1, 100
+ENV_ARTIFACTS = "BLENDSCOPE_ARTIFACTS"
+
+
+# -- projects -------------------------------------------------------------------------------
+def artifacts_root() -> Path:
+    """Directory holding the projects: ``$BLENDSCOPE_ARTIFACTS`` (relative to the working
+    directory), else ``artifacts/`` beside ``app.py``."""
+    env = os.environ.get(ENV_ARTIFACTS)
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "artifacts"
+
+
+def list_projects(root: Path | None = None) -> list[str]:
+    """Names of the sub-directories of the artifacts root that hold a ``manifest.json``."""
+    root = root or artifacts_root()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if not p.name.startswith(".") and (p / "manifest.json").is_file())
+
+
+def project_stamp(path: Path) -> str:
+    """Cache key of a project on disk: its path and the manifest's modification time."""
+    return f"{path.resolve()}@{(path / 'manifest.json').stat().st_mtime_ns}"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def read_manifest(stamp: str) -> dict[str, Any]:
+    """The parsed manifest (cheap: the sidebar and Overview need no loaded models)."""
+    path = Path(stamp.rsplit("@", 1)[0]) / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+@st.cache_resource(show_spinner="Loading the project (models, features, score tables)…",
+                   max_entries=2)
+def load_project(stamp: str) -> Project:
+    """The loaded project, shared by every session: never mutate it."""
+    from recsys.project import Project
+
+    return Project.load(stamp.rsplit("@", 1)[0])
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What the sidebar selected: the arguments every page passes to the API."""
+
+    name: str
+    stamp: str
+    tasks: tuple[TaskSpec, ...]
+    weights: tuple[tuple[str, float], ...]
+    transform: str
+    k: int
+
+    def weights_dict(self) -> dict[str, float]:
+        """``{task: weight}``."""
+        return dict(self.weights)
+
+    def default_weights(self) -> tuple[tuple[str, float], ...]:
+        """The config's weights."""
+        return tuple((t.name, float(t.weight)) for t in self.tasks)
+
+    def task_names(self) -> list[str]:
+        """Task names in config order."""
+        return [t.name for t in self.tasks]
+
+    def project(self) -> Project:
+        """The loaded project (cached, shared)."""
+        return load_project(self.stamp)
+
+    def manifest(self) -> dict[str, Any]:
+        """The project's manifest."""
+        return read_manifest(self.stamp)
+
+
+def tasks_of(manifest: Mapping[str, Any]) -> tuple[TaskSpec, ...]:
+    """Task specs listed in a manifest."""
+    return tuple(TaskSpec(**t) for t in manifest["tasks"])
+
+
+def describe(stamp: str) -> tuple[dict[str, Any], tuple[TaskSpec, ...]]:
+    """(manifest, tasks) of a project; ``ValueError`` saying why if it cannot be read."""
+    try:
+        manifest = read_manifest(stamp)
+        tasks = tasks_of(manifest)
+        manifest["config"]["blend"]["k"]  # noqa: B018 - the sidebar needs it
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        where = stamp.rsplit("@", 1)[0]
+        raise ValueError(f"{where}/manifest.json is unreadable or of another format "
+                         f"({type(err).__name__}: {err}); retrain the project") from None
+    return manifest, tasks
+
+
+def task_label(task: TaskSpec) -> str:
+    """Slider label: the task name, "(minimised)" for minimised tasks."""
+    return f"{task.name} (minimised)" if task.direction == "minimize" else task.name
+
+
+def current_view() -> View | None:
+    """The view set by the sidebar, or ``None`` when no project is loaded."""
+    ss = st.session_state
+    name = ss.get(PROJECT)
+    if not name or name not in list_projects():
+        return None
+    stamp = project_stamp(artifacts_root() / name)
+    try:
+        tasks = describe(stamp)[1]
+    except ValueError:
+        return None
+    weights = tuple((t.name, round(float(ss.get(WEIGHT + t.name, t.weight)), 1)) for t in tasks)
+    return View(name=name, stamp=stamp, tasks=tasks, weights=weights,
+                transform=ss.get(TRANSFORM, "zscore"), k=int(ss.get(K, 10)))
+
+
+def reset_view(name: str | None = None) -> None:
+    """Forget the weights, transform, K, user and item (a project switch); with ``name``,
+    also select that project (only from a callback, before the sidebar is drawn)."""
+    ss = st.session_state
+    for key in [k for k in ss if str(k).startswith(WEIGHT)]:
+        del ss[key]
+    for key in (TRANSFORM, K, USER, ITEM, ITEM_USER, RANKINGS):
+        ss.pop(key, None)
+    ss[URL_PENDING] = {}
+    if name is not None:
+        ss[PROJECT] = name
+
+
+# -- URL state ------------------------------------------------------------------------------
+def restore_url() -> bool:
+    """On a session's first run, keep the query string for the widgets' initial values.
+
+    Returns ``True`` on that first run.
+    """
+    ss = st.session_state
+    if ss.get(URL_SEEN):
+        return False
+    ss[URL_SEEN] = True
+    ss[URL_PENDING] = st.query_params.to_dict()
+    for key in (USER, ITEM):
+        if key in ss[URL_PENDING] and key not in ss:
+            ss[key] = ss[URL_PENDING][key]
+    return True
+
+
+def url_value(key: str) -> str | None:
+    """A value of the query string the session opened with (``None`` if absent)."""
+    value = st.session_state.get(URL_PENDING, {}).get(key)
+    return None if value is None else str(value)
+
+
+def parse_weight(text: str | None, default: float) -> float:
+    """A weight from the URL, snapped to the slider grid; ``default`` if unusable."""
+    try:
+        w = float(text) if text is not None else default
+    except ValueError:
+        return default
+    return round(round(min(max(w, 0.0), W_MAX) / W_STEP) * W_STEP, 1) if w == w else default
+
+
+def url_state(view: View | None, page: str) -> dict[str, str]:
+    """The query string describing the current view."""
+    out = {"page": page}
+    if view is None:
+        return out
+    ss = st.session_state
+    out |= {"project": view.name, "transform": view.transform, "k": str(view.k)}
+    out |= {f"w_{t}": f"{w:.1f}" for t, w in view.weights}
+    for key in (USER, ITEM):
+        if ss.get(key):
+            out[key] = str(ss[key])
+    return out
+
+
+def write_url(view: View | None, page: str) -> None:
+    """Mirror the view into ``st.query_params`` (only when it changed)."""
+    want = url_state(view, page)
+    if st.query_params.to_dict() != want:
+        st.query_params.from_dict(want)
+
+
+# -- cached computations ----------------------------------------------------------------------
+Weights = tuple[tuple[str, float], ...]
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def evaluation(_project: Project, stamp: str, weights: Weights, transform: str,
+               k: int) -> dict[str, Any]:
+    """``Project.evaluate(...).to_dict()``."""
+    return _project.evaluate(dict(weights), transform, k).to_dict()
+
+
+@st.cache_data(show_spinner="Sweeping the weight simplex (once per project, transform and K)…",
+               max_entries=16)
+def sweep(_project: Project, stamp: str, transform: str, k: int, steps: int = 11) -> Sweep:
+    """``Project.sweep`` (cached per project, transform and K)."""
+    return _project.sweep(steps=steps, transform=transform, k=k)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def user_history(_project: Project, stamp: str, user: str, n: int = 20) -> Any:
+    """The user's most recent exposures before the test window."""
+    return _project.user_history(user, n)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def user_table(_project: Project, stamp: str) -> Any:
+    """Users with their categorical attributes (``user_id`` first, as strings)."""
+    from ui.compute import user_attributes
+
+    return user_attributes(_project)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def user_labels(_project: Project, stamp: str) -> dict[str, str]:
+    """``{user_id: "user_id · attribute · attribute"}`` for pickers."""
+    users = user_table(_project, stamp)
+    return dict(zip(users["user_id"], users.astype(str).agg(" · ".join, axis=1), strict=True))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def sensitivity(_project: Project, stamp: str, task: str, weights: Weights, transform: str,
+                k: int) -> Any:
+    """NDCG@K of every task as ``task``'s weight moves over 0..5, the others fixed."""
+    from ui.compute import sensitivity_frame
+
+    return sensitivity_frame(_project, task, dict(weights), transform, k)
+
+
+@st.cache_data(show_spinner="Evaluating every segment…", max_entries=64)
+def segment_table(_project: Project, stamp: str, column: str, weights: Weights,
+                  transform: str, k: int) -> Any:
+    """Per-segment ranking metrics and mean task contributions (see ``ui.compute``)."""
+    from ui.compute import segment_frame
+
+    return segment_frame(_project, column, dict(weights), transform, k)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def explanation(_project: Project, stamp: str, user: str, item: str, weights: Weights,
+                transform: str) -> BlendedAttribution:
+    """``explain.explain_item`` for one (user, item): only what is on screen."""
+    from explain import explain_item
+
+    return explain_item(_project, user, item, dict(weights), transform)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def pair_explanation(_project: Project, stamp: str, user: str, a: str, b: str,
+                     weights: Weights, transform: str) -> PairwiseAttribution:
+    """``explain.explain_pair``: why ``a`` scores above (or below) ``b``."""
+    from explain import explain_pair
+
+    return explain_pair(_project, user, a, b, dict(weights), transform)
+
+
+@st.cache_data(show_spinner="Computing SHAP values on a sample of test exposures…",
+               max_entries=32)
+def global_importance(_project: Project, stamp: str, weights: Weights, transform: str,
+                      n: int) -> GlobalImportance:
+    """``explain.global_importance`` on ``n`` sampled test exposures."""
+    from explain import global_importance as compute
+
+    return compute(_project, dict(weights), transform, n=n)
+
+
+@st.cache_data(show_spinner="Building the report…", max_entries=16)
+def report(_project: Project, stamp: str, users: tuple[str, ...], weights: Weights,
+           transform: str, k: int, fmt: str, title: str,
+           selection: str) -> tuple[bytes, str, str, Any]:
+    """(file bytes, file name, media type, recommendations preview frame) of a report."""
+    from explain.report import (
+        MEDIA_TYPES,
+        build_report,
+        export_report,
+        export_tables,
+        report_filename,
+    )
+
+    rep = build_report(_project, list(users), dict(weights), transform, k, title=title,
+                       selection=selection)
+    data = export_report(rep, fmt)  # type: ignore[arg-type]
+    preview = export_tables(rep)["recommendations"]
+    return data, report_filename(rep, fmt), MEDIA_TYPES[fmt], preview  # type: ignore[arg-type]
+
+
+# -- small helpers ----------------------------------------------------------------------------
+def ranking_moves(user: str, signature: tuple[Any, ...], items: Sequence[str]) -> list[str]:
+    """Markers "▲ n" / "▼ n" / "new" of each item versus the ranking before the last change.
+
+    Keeps the previous list of each user in ``st.session_state[RANKINGS]``.
+    """
+    book = st.session_state.setdefault(RANKINGS, {})
+    sig, last, before = book.get(user, (None, None, None))
+    if sig != signature:
+        before = last
+        book[user] = (signature, list(items), before)
+    if not before:
+        return [""] * len(items)
+    where = {item: r for r, item in enumerate(before)}
+    out = []
+    for r, item in enumerate(items):
+        if item not in where:
+            out.append("new")
+        elif where[item] > r:
+            out.append(f"▲ {where[item] - r}")
+        elif where[item] < r:
+            out.append(f"▼ {r - where[item]}")
+        else:
+            out.append("")
+    return out
+
+
+def notify(message: str, kind: str = "success") -> None:
+    """Show ``message`` on the next run (used from callbacks)."""
+    st.session_state[NOTICE] = (kind, message)
+
+
+def show_notice() -> None:
+    """Display (once) a message left by :func:`notify`."""
+    kind, message = st.session_state.pop(NOTICE, (None, None))
+    if message:
+        getattr(st, kind)(message)
