@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,8 +81,9 @@ class Project:
         self.artifacts = artifacts
         sc = artifacts.scores
         self.tasks: tuple[TaskSpec, ...] = sc.tasks
-        self._tables = {k: sc.transformed(k) for k in _KINDS}
-        self._test_tables = {k: sc.transformed(k, test=True) for k in _KINDS}
+        # transformed score tables, built on first use per (transform, candidates|test)
+        self._tables: dict[tuple[str, bool], NDArray[np.float32]] = {}
+        self._tables_lock = threading.Lock()
         self._raw_cand = sc.task_scores()
         items = artifacts.items
         title_col = artifacts.manifest["dataset"].get("item_title")
@@ -178,13 +180,22 @@ class Project:
         return str(self._titles[item_code])
 
     # -- scoring ------------------------------------------------------------------------
+    def _table(self, kind: TransformKind, test: bool) -> NDArray[np.float32]:
+        with self._tables_lock:
+            table = self._tables.get((kind, test))
+            if table is None:
+                table = self.artifacts.scores.transformed(kind, test=test)
+                table.flags.writeable = False
+                self._tables[(kind, test)] = table
+            return table
+
     def transformed_table(self, transform: str | None = None) -> NDArray[np.float32]:
-        """(n_tasks, n_users, n_cand) transformed task scores of every candidate."""
-        return self._tables[self._kind(transform)]
+        """(n_tasks, n_users, n_cand) transformed task scores of every candidate (read-only)."""
+        return self._table(self._kind(transform), False)
 
     def test_table(self, transform: str | None = None) -> NDArray[np.float32]:
-        """(n_tasks, n_test) transformed task scores of the test exposures."""
-        return self._test_tables[self._kind(transform)]
+        """(n_tasks, n_test) transformed task scores of the test exposures (read-only)."""
+        return self._table(self._kind(transform), True)
 
     def predictions(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
         """Natural-unit predictions from raw task scores (n_tasks, ...)."""

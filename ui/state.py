@@ -254,7 +254,7 @@ def user_history(_project: Project, stamp: str, user: str, n: int = 20) -> Any:
 @st.cache_data(show_spinner=False, max_entries=8)
 def user_table(_project: Project, stamp: str) -> Any:
     """Users with their categorical attributes (``user_id`` first, as strings)."""
-    from ui.compute import user_attributes
+    from recsys.analysis import user_attributes
 
     return user_attributes(_project)
 
@@ -270,7 +270,7 @@ def user_labels(_project: Project, stamp: str) -> dict[str, str]:
 def sensitivity(_project: Project, stamp: str, task: str, weights: Weights, transform: str,
                 k: int) -> Any:
     """NDCG@K of every task as ``task``'s weight moves over 0..5, the others fixed."""
-    from ui.compute import sensitivity_frame
+    from recsys.analysis import sensitivity_frame
 
     return sensitivity_frame(_project, task, dict(weights), transform, k)
 
@@ -278,8 +278,8 @@ def sensitivity(_project: Project, stamp: str, task: str, weights: Weights, tran
 @st.cache_data(show_spinner="Evaluating every segment…", max_entries=64)
 def segment_table(_project: Project, stamp: str, column: str, weights: Weights,
                   transform: str, k: int) -> Any:
-    """Per-segment ranking metrics and mean task contributions (see ``ui.compute``)."""
-    from ui.compute import segment_frame
+    """Per-segment ranking metrics and mean task contributions (see ``recsys.analysis``)."""
+    from recsys.analysis import segment_frame
 
     return segment_frame(_project, column, dict(weights), transform, k)
 

@@ -64,7 +64,7 @@ def _pareto(project: Project, view: state.View, current: dict[str, float]) -> No
 
 @st.fragment
 def _target(project: Project, view: state.View) -> None:
-    from ui.compute import target_search
+    from recsys.analysis import target_search
 
     st.subheader("Target search")
     sw = state.sweep(project, view.stamp, view.transform, view.k)
