@@ -62,8 +62,11 @@ class AttributionBatch:
     """(n_tasks, n) g_t(s_t0)."""
     prediction: NDArray[np.float64]
     """(n_tasks, n) natural-unit predictions."""
+    rescaled: NDArray[np.float64]
+    """(n_tasks, n, n_features) q_t · task attributions: task t's attributions in its
+    transformed space, before weighting (independent of the weights)."""
     values: NDArray[np.float64]
-    """(n, n_features) blended attributions Φ."""
+    """(n, n_features) blended attributions Φ = Σ_t w_t · sign_t · rescaled_t."""
     base: NDArray[np.float64]
     """(n,) blended base value (the same in every row)."""
     score: NDArray[np.float64]
@@ -196,7 +199,7 @@ def attribute_rows(project: Project, X: NDArray[np.floating], weights: WeightsLi
     s, s0 = np.zeros((nt, n)), np.zeros((nt, n))
     a = np.zeros((nt, n, nf))
     g, g0 = np.zeros((nt, n)), np.zeros((nt, n))
-    values = np.zeros((n, nf))
+    rescaled = np.zeros((nt, n, nf))
     for t, task in enumerate(project.tasks):
         for model, through_sigmoid in task_score_terms(task) if n else ():
             phi, phi0, mk = terms[model]
@@ -211,12 +214,14 @@ def attribute_rows(project: Project, X: NDArray[np.floating], weights: WeightsLi
                 a[t] += phi
         tr = project.artifacts.scores.transform(task.name, kind)
         g[t], g0[t] = tr.apply(s[t]), tr.apply(s0[t])
-        values += (signed[t] * tr.quotient(s[t], s0[t]))[:, None] * a[t]
-    arrays = [s, s0, a, g, g0, values, base := signed @ g0, score := signed @ g,
+        rescaled[t] = tr.quotient(s[t], s0[t])[:, None] * a[t]
+    values = np.tensordot(signed, rescaled, axes=1) if n else np.zeros((0, nf))
+    arrays = [s, s0, a, g, g0, rescaled, values, base := signed @ g0, score := signed @ g,
               pred := project.predictions(s)]
     for arr in arrays:  # results may be cached and shared (st.cache_resource): read-only
         arr.setflags(write=False)
     return AttributionBatch(
         tasks=tuple(project.task_names()), specs=specs, X=Xf, weights=w, transform=kind,
         signed_weight=signed, task_score=s, task_base=s0, task_values=a, transformed=g,
-        transformed_base=g0, prediction=pred, values=values, base=base, score=score)
+        transformed_base=g0, prediction=pred, rescaled=rescaled, values=values, base=base,
+        score=score)

@@ -3,7 +3,8 @@ reproducible sample of test exposures; dependence and beeswarm data."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,28 @@ class GlobalImportance:
     """Blended base value."""
     weights: dict[str, float]
     transform: str
+    signs: tuple[float, ...]
+    """+1 / -1 per task (minimised tasks count negatively)."""
+    rescaled: NDArray[np.float64]
+    """(n_tasks, n, n_features) each task's attributions in its transformed space."""
+    transformed_base: NDArray[np.float64]
+    """(n_tasks,) g_t(s_t0) per task."""
+
+    def reweight(self, weights: Mapping[str, float]) -> GlobalImportance:
+        """The same sample at other blend weights, without recomputing any SHAP value.
+
+        ``weights`` may be partial: tasks it omits keep their current weight.
+        """
+        merged = {**self.weights, **{k: float(v) for k, v in weights.items()}}
+        unknown = sorted(set(merged) - set(self.tasks))
+        if unknown:
+            raise ExplanationError(f"global importance: unknown task(s) {', '.join(unknown)}; "
+                                   f"tasks are {', '.join(self.tasks)}")
+        signed = np.array([merged[t] * sg for t, sg in zip(self.tasks, self.signs, strict=True)])
+        values = np.tensordot(signed, self.rescaled, axes=1)
+        values.setflags(write=False)
+        return replace(self, values=values, base=float(signed @ self.transformed_base),
+                       weights=merged)
 
     def feature_names(self) -> list[str]:
         """Feature names in column order."""
@@ -117,7 +140,10 @@ def global_importance(project: Project, weights: WeightsLike = None,
     return GlobalImportance(
         specs=batch.specs, tasks=batch.tasks, rows=rows, X=batch.X, values=batch.values,
         task_values=batch.task_values, base=float(batch.base[0]),
-        weights=batch.weights.as_dict(), transform=batch.transform)
+        weights=batch.weights.as_dict(), transform=batch.transform,
+        signs=tuple(t.sign for t in project.tasks), rescaled=batch.rescaled,
+        transformed_base=batch.transformed_base[:, 0] if len(rows) else
+        np.zeros(len(project.tasks)))
 
 
 def dependence(gi: GlobalImportance, feature: str, task: str | None = None) -> pd.DataFrame:

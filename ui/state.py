@@ -302,14 +302,20 @@ def pair_explanation(_project: Project, stamp: str, user: str, a: str, b: str,
     return explain_pair(_project, user, a, b, dict(weights), transform)
 
 
-@st.cache_data(show_spinner="Computing SHAP values on a sample of test exposures…",
-               max_entries=32)
-def global_importance(_project: Project, stamp: str, weights: Weights, transform: str,
-                      n: int) -> GlobalImportance:
-    """``explain.global_importance`` on ``n`` sampled test exposures."""
+@st.cache_resource(show_spinner="Computing SHAP values on a sample of test exposures…",
+                   max_entries=8)
+def _global_sample(_project: Project, stamp: str, transform: str, n: int) -> GlobalImportance:
+    """SHAP of ``n`` sampled test exposures; weight-independent, shared (read-only)."""
     from explain import global_importance as compute
 
-    return compute(_project, dict(weights), transform, n=n)
+    return compute(_project, None, transform, n=n)
+
+
+def global_importance(_project: Project, stamp: str, weights: Weights, transform: str,
+                      n: int) -> GlobalImportance:
+    """``explain.global_importance`` at these weights: the cached sample, reweighted
+    (a slider move recomputes no SHAP value)."""
+    return _global_sample(_project, stamp, transform, n).reweight(dict(weights))
 
 
 @st.cache_data(show_spinner="Building the report…", max_entries=16)

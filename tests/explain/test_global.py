@@ -60,3 +60,14 @@ def test_errors(project: Project, gi) -> None:  # noqa: ANN001
         dependence(gi, "item_price", task="ctr")
     with pytest.raises(ExplanationError, match="n must be >= 1, got 0"):
         global_importance(project, n=0)
+
+
+def test_reweight_equals_a_fresh_computation(project: Project, gi) -> None:  # noqa: ANN001
+    new = {"click": 0.2, "purchase": 3.0, "revenue": 0.0, "returned": 2.0}
+    fresh = global_importance(project, new, gi.transform, n=len(gi.rows), random_state=3)
+    moved = gi.reweight(new)
+    np.testing.assert_allclose(moved.values, fresh.values, rtol=1e-9, atol=1e-12)
+    assert moved.base == pytest.approx(fresh.base, rel=1e-9, abs=1e-12)
+    assert moved.weights == fresh.weights
+    with pytest.raises(ExplanationError, match="unknown task"):
+        gi.reweight({"clicks": 1.0})
