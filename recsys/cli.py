@@ -134,8 +134,10 @@ def train(
     config: Annotated[Path, typer.Option("--config", "-c", help="The dataset's config.toml.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the trained project.")],
 ) -> None:
-    """Validate a dataset, build features and candidates, train one model per task and save
-    the project (progress on stderr, per-task metrics at the end)."""
+    """Validate a dataset, build features and candidates, train one model per task, save.
+
+    Progress goes to stderr; a per-task metrics table is printed at the end.
+    """
     from recsys.artifacts import save_project
     from recsys.train import train as run
 
@@ -315,9 +317,11 @@ def explain_command(
     fmt: Annotated[TextJson, typer.Option("--format", "-f")] = TextJson.text,
     top: Annotated[int, typer.Option("--top", min=1, help="Features shown in text.")] = 10,
 ) -> None:
-    """Why an item got its blended score for a user: exact feature contributions (they sum to
-    the score `recommend` shows), each task's share and reasons; with --vs, why one item
-    beats another."""
+    """Why an item got its blended score for a user (with --vs: why it beats another).
+
+    Exact feature contributions that sum to the score `recommend` shows, each task's
+    share of the score, and reasons in words.
+    """
     from explain import explain_item, explain_pair
 
     weights = parse_weights(weight)
@@ -377,8 +381,11 @@ def report_command(
     max_users: Annotated[int, typer.Option("--max-users", min=1, help="Sample at most this many "
                                            "users of a segment.")] = 100,
 ) -> None:
-    """Explain the top-K of one user, a list or a segment and write a report (HTML, PDF,
-    CSV/Parquet ZIP, JSON or XLSX), atomically."""
+    """Write an explanation report for one user, a list of users or a segment.
+
+    Formats: HTML, PDF, CSV or Parquet (a ZIP of tidy tables), JSON, XLSX; the file is
+    written atomically.
+    """
     from explain import build_report, write_report
 
     weights = parse_weights(weight)
