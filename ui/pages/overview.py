@@ -50,7 +50,8 @@ def _facts(manifest: dict) -> None:
     for col, t in zip(cols, tasks, strict=True):
         unit = "mean per exposure" if t.kind == "regression" else "of exposures"
         value = f"{rates[t.name]:.3f}" if t.kind == "regression" else f"{rates[t.name]:.2%}"
-        col.metric(f"{t.name} label rate", value,
+        title = f"{t.name} mean label" if t.kind == "regression" else f"{t.name} label rate"
+        col.metric(title, value,
                    help=f"Label '{t.label}' ({t.kind}): {unit}, over all exposures.")
 
 
