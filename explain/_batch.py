@@ -18,6 +18,7 @@ residual between it and the SHAP sum is spread over the features in proportion t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,9 +26,11 @@ from numpy.typing import NDArray
 from recsys.blend import BlendWeights, TransformKind
 from recsys.errors import ExplanationError
 from recsys.features import FeatureSpec
-from recsys.models import TaskModel
 from recsys.project import Project, WeightsLike
 from recsys.tasks import log_sigmoid, task_score_terms
+
+if TYPE_CHECKING:
+    from recsys.models import TaskModel
 
 __all__ = ["AttributionBatch", "attribute_rows", "model_contributions", "resolve_transform",
            "table_margins"]

@@ -12,10 +12,12 @@ import json
 import os
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,13 +28,15 @@ from numpy.typing import NDArray
 from recsys.blend import Transform
 from recsys.errors import ArtifactError
 from recsys.features import FeatureFrame, FeatureStore, GlobalStats, Layout
-from recsys.models import TaskModel
 from recsys.scoring import ScoreTable, TestExposures
 from recsys.tasks import TaskSpec
-from recsys.train import TrainedProject
 
-__all__ = ["FORMAT_VERSION", "LoadedArtifacts", "load_artifacts", "package_version",
-           "save_project"]
+if TYPE_CHECKING:
+    from recsys.models import TaskModel
+    from recsys.train import TrainedProject
+
+__all__ = ["FORMAT_VERSION", "LoadedArtifacts", "ModelSet", "load_artifacts",
+           "package_version", "save_project"]
 
 FORMAT_VERSION = 1
 
@@ -170,6 +174,40 @@ def save_project(tp: TrainedProject, out_dir: str | Path) -> Path:
     return out
 
 
+class ModelSet(Mapping[str, "TaskModel"]):
+    """The saved task models, each read from its LightGBM text file on first use.
+
+    Recommending, evaluating and sweeping need only the stored score tables, so a
+    dashboard or CLI call that does not explain never imports LightGBM (about 2.5 s).
+    Loading is thread-safe; a loaded model is shared and must not be mutated.
+    """
+
+    def __init__(self, root: Path, specs: Mapping[str, Mapping[str, str]]) -> None:
+        self._root = root
+        self._specs = dict(specs)
+        self._loaded: dict[str, TaskModel] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> TaskModel:
+        with self._lock:
+            model = self._loaded.get(name)
+            if model is None:
+                from recsys.models import TaskModel
+
+                spec = self._specs[name]  # KeyError for unknown names, as a Mapping should
+                text = (self._root / spec["file"]).read_text(encoding="utf-8")
+                model = TaskModel.from_text(text, objective=spec["objective"],  # type: ignore[arg-type]
+                                            name=name)
+                self._loaded[name] = model
+            return model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+
 @dataclass(frozen=True, slots=True)
 class LoadedArtifacts:
     """A saved project read back and verified."""
@@ -177,7 +215,7 @@ class LoadedArtifacts:
     root: Path
     manifest: dict[str, Any]
     store: FeatureStore
-    models: dict[str, TaskModel]
+    models: ModelSet
     scores: ScoreTable
     test_features: FeatureFrame
     users: pd.DataFrame
@@ -238,9 +276,7 @@ def load_artifacts(path: str | Path) -> LoadedArtifacts:
         latent_item=_read_matrix(items, "latent_", np.float32),
     )
     tasks = tuple(TaskSpec(**t) for t in m["tasks"])
-    models = {n: TaskModel.from_text((root / spec["file"]).read_text(encoding="utf-8"),
-                                     objective=spec["objective"], name=n)
-              for n, spec in m["models"].items()}
+    models = ModelSet(root, m["models"])
     names = tuple(m["models"])
     n_u, per = m["candidates"]["n_users"], m["candidates"]["per_user"]
     cand = pd.read_parquet(root / "scores/candidates.parquet")

@@ -7,8 +7,6 @@ prints them one per line and exits with code 2, the dashboard shows them with
 
 from __future__ import annotations
 
-from sklearn.exceptions import NotFittedError as _SkNotFittedError
-
 __all__ = [
     "BlendError",
     "BlendscopeError",
@@ -39,8 +37,12 @@ class SchemaError(BlendscopeError, ValueError):
         super().__init__("\n".join(self.problems))
 
 
-class NotFittedError(BlendscopeError, _SkNotFittedError):
-    """A model was used before ``fit`` (also scikit-learn's ``NotFittedError``)."""
+class NotFittedError(BlendscopeError, ValueError, AttributeError):
+    """A model was used before ``fit``.
+
+    :class:`recsys.models.TaskModel` raises a subclass that is also scikit-learn's
+    ``NotFittedError`` (kept out of this module so importing it stays light).
+    """
 
 
 class BlendError(BlendscopeError, ValueError):

@@ -9,12 +9,13 @@ import lightgbm as lgb
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils import Tags
 from sklearn.utils.validation import validate_data
 
 from recsys.errors import NotFittedError, SchemaError
 
-__all__ = ["Objective", "TaskModel", "group_sizes"]
+__all__ = ["Objective", "TaskModel", "TaskModelNotFittedError", "group_sizes"]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,10 @@ _ESTIMATORS = {
     "regression": lgb.LGBMRegressor,
     "lambdarank": lgb.LGBMRanker,
 }
+
+
+class TaskModelNotFittedError(NotFittedError, SklearnNotFittedError):
+    """A :class:`TaskModel` was used before ``fit`` (ours and scikit-learn's error)."""
 
 
 def group_sizes(group_codes: NDArray[np.integer]) -> NDArray[np.int64]:
@@ -191,7 +196,8 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
     def _check(self) -> lgb.Booster:
         booster = getattr(self, "booster_", None)
         if booster is None:
-            raise NotFittedError(f"TaskModel '{self.name}' is not fitted; call fit() first")
+            raise TaskModelNotFittedError(
+                f"TaskModel '{self.name}' is not fitted; call fit() first")
         return booster
 
     def predict(self, X: NDArray[np.floating]) -> NDArray[np.float64]:

@@ -262,8 +262,10 @@ def user_table(_project: Project, stamp: str) -> Any:
 @st.cache_data(show_spinner=False, max_entries=8)
 def user_labels(_project: Project, stamp: str) -> dict[str, str]:
     """``{user_id: "user_id · attribute · attribute"}`` for pickers."""
-    users = user_table(_project, stamp)
-    return dict(zip(users["user_id"], users.astype(str).agg(" · ".join, axis=1), strict=True))
+    users = user_table(_project, stamp).astype(str)
+    others = [users[c] for c in users.columns if c != "user_id"]
+    labels = users["user_id"].str.cat(others, sep=" · ") if others else users["user_id"]
+    return dict(zip(users["user_id"], labels, strict=True))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

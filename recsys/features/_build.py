@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from sklearn.decomposition import TruncatedSVD
 
 from recsys.data import Dataset
 from recsys.features._aggregate import keyed_totals, lookup_keyed, prior_sums
@@ -148,6 +147,7 @@ def _fit_latent(u: NDArray[np.int64], i: NDArray[np.int64], strength: NDArray[np
                 np.zeros((n_items, max(k, 1)), np.float32))
     mat = sp.csr_matrix((strength, (u, i)), shape=shape, dtype=np.float64)
     mat.data = np.log1p(mat.data)
+    from sklearn.decomposition import TruncatedSVD  # heavy import: only when training
     svd = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=4, random_state=seed)
     us = svd.fit_transform(mat)
     root = np.sqrt(np.maximum(svd.singular_values_, 1e-12))
