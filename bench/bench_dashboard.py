@@ -49,7 +49,7 @@ def _artifacts(project: Path) -> Path:
 
 def bench_reruns(moves: int) -> dict[str, tuple[float, float, float]]:
     """Per page: (first run s, median rerun s, p90 rerun s) of a slider move."""
-    from streamlit.testing.v1 import AppTest  # noqa: TID251 - the bench drives the UI
+    from streamlit.testing.v1 import AppTest  # the bench drives the UI
 
     out = {}
     for page in ("recommendations", "overview", "explain", "tradeoffs", "segments"):
@@ -85,34 +85,45 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def bench_server(artifacts: Path) -> dict[str, float]:
-    """Time to health, first page and first ranking; RSS after walking every page."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+def _start_server(artifacts: Path, port: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, BLENDSCOPE_ARTIFACTS=str(artifacts))
-    start = time.perf_counter()
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [str(ROOT / ".venv/bin/streamlit"), "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port),
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    out: dict[str, float] = {}
-    try:
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.05)
-        out["health_s"] = time.perf_counter() - start
-        out["rss_idle_mb"] = _rss_mb(proc.pid)
-        if not CHROMIUM.exists():
-            print("note: /usr/bin/chromium absent; browser timings skipped", file=sys.stderr)
-            return out
-        from playwright.sync_api import sync_playwright
 
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+
+def _wait_health(url: str) -> None:
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return
+        except OSError:
+            time.sleep(0.05)
+
+
+def bench_server(artifacts: Path) -> dict[str, float]:
+    """Time from `streamlit run` to health, first page and first ranking (the browser is
+    already open, as a user's is); RSS idle and after walking every page."""
+    if not CHROMIUM.exists():
+        print("note: /usr/bin/chromium absent; browser timings skipped", file=sys.stderr)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    out: dict[str, float] = {}
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS) \
+            if CHROMIUM.exists() else None
+        start = time.perf_counter()
+        proc = _start_server(artifacts, port)
+        try:
+            _wait_health(url)
+            out["health_s"] = time.perf_counter() - start
+            out["rss_idle_mb"] = _rss_mb(proc.pid)
+            if browser is None:
+                return out
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"{url}/recommendations")
             page.get_by_role("heading", name="Recommendations").wait_for(timeout=600_000)
@@ -125,14 +136,15 @@ def bench_server(artifacts: Path) -> dict[str, float]:
                 page.wait_for_timeout(300)
                 page.wait_for_function(IDLE_JS, timeout=600_000)
             out["walk_all_pages_s"] = time.perf_counter() - start - out["first_ranking_s"]
-            browser.close()
-        out["rss_after_walk_mb"] = _rss_mb(proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            out["rss_after_walk_mb"] = _rss_mb(proc.pid)
+        finally:
+            if browser is not None:
+                browser.close()
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
     return out
 
 
