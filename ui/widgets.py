@@ -37,6 +37,15 @@ def no_project() -> None:
             "page to train one (or run `make demo`).")
 
 
+def page_view(title: str) -> state.View | None:
+    """Title the page and return the current view, or say why there is none (-> None)."""
+    st.title(title)
+    view = state.current_view()
+    if view is None:
+        no_project()
+    return view
+
+
 def weights_caption(view: state.View) -> None:
     """One line stating the weights, transform and K the page uses."""
     ws = " · ".join(f"{t} {w:.1f}" for t, w in view.weights)

@@ -120,10 +120,8 @@ def _compare(project: Project, view: state.View, user: str, item: str,
 
 def main() -> None:
     """Render the page."""
-    st.title("Explain")
-    view = state.current_view()
+    view = widgets.page_view("Explain")
     if view is None:
-        widgets.no_project()
         return
     with widgets.guard():
         project = view.project()

@@ -39,10 +39,8 @@ def _dependence(gi: GlobalImportance, view: state.View, target: str) -> None:
 
 def main() -> None:
     """Render the page."""
-    st.title("Global feature importance")
-    view = state.current_view()
+    view = widgets.page_view("Global feature importance")
     if view is None:
-        widgets.no_project()
         return
     widgets.weights_caption(view)
     a, b = st.columns(2)

@@ -67,10 +67,8 @@ def _history(project: Project, view: state.View, user: str) -> None:
 
 def main() -> None:
     """Render the page."""
-    st.title("Recommendations")
-    view = state.current_view()
+    view = widgets.page_view("Recommendations")
     if view is None:
-        widgets.no_project()
         return
     with widgets.guard():
         project = view.project()

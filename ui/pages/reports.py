@@ -53,10 +53,8 @@ def _choose_users(project: Project, view: state.View) -> tuple[list[str], str]:
 
 def main() -> None:
     """Render the page."""
-    st.title("Reports")
-    view = state.current_view()
+    view = widgets.page_view("Reports")
     if view is None:
-        widgets.no_project()
         return
     widgets.weights_caption(view)
     with widgets.guard():

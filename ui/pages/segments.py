@@ -9,10 +9,8 @@ from ui import charts, state, widgets
 
 def main() -> None:
     """Render the page."""
-    st.title("Segments")
-    view = state.current_view()
+    view = widgets.page_view("Segments")
     if view is None:
-        widgets.no_project()
         return
     widgets.weights_caption(view)
     with widgets.guard():

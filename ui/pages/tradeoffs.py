@@ -102,10 +102,8 @@ def _sensitivity(project: Project, view: state.View) -> None:
 
 def main() -> None:
     """Render the page."""
-    st.title("Trade-offs")
-    view = state.current_view()
+    view = widgets.page_view("Trade-offs")
     if view is None:
-        widgets.no_project()
         return
     widgets.weights_caption(view)
     with widgets.guard():
