@@ -13,11 +13,7 @@ import difflib
 import io
 import json
 import logging
-import os
 import re
-import shutil
-import tempfile
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from recsys.atomic import staged_dir
 from recsys.config import load_config
 from recsys.errors import SchemaError
 
@@ -499,25 +496,10 @@ def _check_out_dir(out: Path) -> None:
 
 def _publish(out: Path, tables: Mapping[str, pd.DataFrame], config: str) -> Path:
     """Write everything to a temporary sibling, check the config, then swap it in."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        os.chmod(tmp, 0o755)
+    with staged_dir(out) as tmp:
         for name, frame in tables.items():
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
         (tmp / "config.toml").write_text(config, encoding="utf-8")
         load_config(tmp / "config.toml")
         _check_out_dir(out)
-        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
-        if out.exists():
-            os.replace(out, old)
-        try:
-            os.replace(tmp, out)
-        except OSError:
-            if old.exists():
-                os.replace(old, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out / "config.toml"

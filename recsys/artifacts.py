@@ -9,9 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from recsys.atomic import staged_dir
 from recsys.blend import Transform
 from recsys.errors import ArtifactError
 from recsys.features import FeatureFrame, FeatureStore, GlobalStats, Layout
@@ -132,9 +130,7 @@ def _write_tables(tp: TrainedProject, out: Path) -> None:
 def save_project(tp: TrainedProject, out_dir: str | Path) -> Path:
     """Write a trained project atomically into ``out_dir`` (replacing an older one)."""
     out = Path(out_dir).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_dir(out) as tmp:
         for name, model in tp.models.items():
             (tmp / "models").mkdir(exist_ok=True)
             (tmp / f"models/{name}.txt").write_text(model.to_text(), encoding="utf-8")
@@ -160,17 +156,6 @@ def save_project(tp: TrainedProject, out_dir: str | Path) -> Path:
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float),
                                            encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -84,7 +84,7 @@ class Project:
         # transformed score tables, built on first use per (transform, candidates|test)
         self._tables: dict[tuple[str, bool], NDArray[np.float32]] = {}
         self._tables_lock = threading.Lock()
-        self._raw_cand = sc.task_scores()
+        self._raw = {False: sc.task_scores(), True: sc.task_scores(test=True)}
         items = artifacts.items
         title_col = artifacts.manifest["dataset"].get("item_title")
         ids = items["item_id"].astype(str).to_numpy()
@@ -184,7 +184,7 @@ class Project:
         with self._tables_lock:
             table = self._tables.get((kind, test))
             if table is None:
-                table = self.artifacts.scores.transformed(kind, test=test)
+                table = self.artifacts.scores.transformed(kind, test=test, raw=self._raw[test])
                 table.flags.writeable = False
                 self._tables[(kind, test)] = table
             return table
@@ -225,7 +225,7 @@ class Project:
         cols, scores = top_k(table, self.signed_vector(w), k or self.default_k(),
                              valid=self.artifacts.scores.cand_items[u : u + 1] >= 0)
         cand = self.artifacts.scores.cand_items[u]
-        raw = self._raw_cand[:, u, :]
+        raw = self._raw[False][:, u, :]
         preds = self.predictions(raw)
         items = []
         for r, (c, s) in enumerate(zip(cols[0], scores[0], strict=True)):
@@ -235,7 +235,7 @@ class Project:
             items.append(RankedItem(
                 rank=r + 1, item_id=str(self.artifacts.store.item_ids[code]),
                 title=self.title(code), score=float(s),
-                tasks={t.name: float(self.transformed_table(kind)[j, u, c])
+                tasks={t.name: float(table[j, 0, c])
                        for j, t in enumerate(self.tasks)},
                 predictions={t.name: float(preds[j, c]) for j, t in enumerate(self.tasks)},
             ))

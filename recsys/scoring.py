@@ -73,9 +73,15 @@ class ScoreTable:
         except KeyError:
             raise BlendError(f"task '{task}': no fitted '{kind}' transform") from None
 
-    def transformed(self, kind: TransformKind, *, test: bool = False) -> NDArray[np.float32]:
-        """(n_tasks, ...) task scores mapped through each task's ``kind`` transform."""
-        raw = self.task_scores(test=test)
+    def transformed(self, kind: TransformKind, *, test: bool = False,
+                    raw: NDArray[np.float64] | None = None) -> NDArray[np.float32]:
+        """(n_tasks, ...) task scores mapped through each task's ``kind`` transform.
+
+        ``raw`` may pass already computed :meth:`task_scores` (same ``test``) to skip
+        recomputing them.
+        """
+        if raw is None:
+            raw = self.task_scores(test=test)
         out = np.empty(raw.shape, dtype=np.float32)
         for k, t in enumerate(self.tasks):
             out[k] = self.transform(t.name, kind).apply(raw[k])

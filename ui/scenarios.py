@@ -11,13 +11,13 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from recsys.atomic import write_bytes_atomic
 
 __all__ = ["Scenario", "ScenarioError", "ScenarioStore"]
 
@@ -80,15 +80,8 @@ class ScenarioStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _write(self, data: dict[str, Any]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".scenarios.", suffix=".json", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2, sort_keys=True)
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        text = json.dumps(data, indent=2, sort_keys=True)
+        write_bytes_atomic(self.path, text.encode("utf-8"))
 
     def list(self, project: str) -> dict[str, Scenario]:
         """The project's scenarios by name, sorted by name."""

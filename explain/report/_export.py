@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Literal, get_args
@@ -14,6 +12,7 @@ import pandas as pd
 
 from explain.report._build import ExplanationReport
 from explain.report._tables import export_tables, neutralise_frame, safe_filename
+from recsys.atomic import write_bytes_atomic
 from recsys.errors import ExplanationError
 
 __all__ = ["ReportFormat", "export_report", "report_filename", "write_report"]
@@ -138,15 +137,4 @@ def report_filename(report: ExplanationReport, fmt: ReportFormat) -> str:
 
 def write_report(report: ExplanationReport, fmt: ReportFormat, path: str | Path) -> Path:
     """Export and write atomically (temporary sibling file, then ``os.replace``)."""
-    data = export_report(report, fmt)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_bytes_atomic(Path(path), export_report(report, fmt))
