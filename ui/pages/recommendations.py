@@ -59,10 +59,10 @@ def _history(project: Project, view: state.View, user: str) -> None:
     show = hist[["title", "timestamp"]].assign(outcome=outcome)
     st.dataframe(show, hide_index=True, key="rec_history", height=420,
                  column_config={"timestamp": st.column_config.DatetimeColumn(
-                     "time", format="MM-DD HH:mm", width=92, help="When the item was shown."),
-                     "outcome": st.column_config.TextColumn(width=90,
+                     "time", format="MM-DD HH:mm", width=84, help="When the item was shown."),
+                     "outcome": st.column_config.TextColumn(width=118,
                          help=f"Positive labels of the exposure ({', '.join(labels)})."),
-                     "title": st.column_config.TextColumn(width=150)})
+                     "title": st.column_config.TextColumn(width=130)})
 
 
 def main() -> None:
