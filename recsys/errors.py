@@ -14,6 +14,7 @@ __all__ = [
     "NotFittedError",
     "SchemaError",
     "ArtifactError",
+    "OutputError",
 ]
 
 
@@ -55,3 +56,8 @@ class ExplanationError(BlendscopeError, ValueError):
 
 class ArtifactError(BlendscopeError, ValueError):
     """A saved project is missing, tampered with or of another format version."""
+
+
+class OutputError(BlendscopeError, ValueError):
+    """An output path cannot be written without destroying something Blendscope does not
+    own (a user's directory, a device, a symlink), or another writer holds it."""
