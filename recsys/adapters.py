@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from recsys.atomic import staged_dir
+from recsys.atomic import check_replaceable, staged_dir
 from recsys.config import load_config
 from recsys.errors import SchemaError
 
@@ -109,7 +109,7 @@ def import_movielens(src_dir: str | Path, out_dir: str | Path) -> Path:
         ``out_dir`` is a non-empty directory that is not a previous import.
     """
     src, out = Path(src_dir), Path(out_dir)
-    _check_out_dir(out)
+    _check_out_dir(out, src)
     root, layout = _find_layout(src)
     problems: list[str] = []
     read = _read_100k if layout == "MovieLens 100K" else _read_1m
@@ -122,7 +122,7 @@ def import_movielens(src_dir: str | Path, out_dir: str | Path) -> Path:
     tasks = [("rating", "regression"), ("like", "binary")]
     # a movie is rated once: never recommend one the user already rated
     config = _config_text(f"import_movielens({str(src)!r})", data, tasks, exclude="seen")
-    return _publish(out, {"interactions": ratings, "users": users, "items": items}, config)
+    return _publish(out, src, {"interactions": ratings, "users": users, "items": items}, config)
 
 
 def _find_layout(src: Path) -> tuple[Path, str]:
@@ -268,7 +268,7 @@ def import_events(path: str | Path, out_dir: str | Path) -> Path:
         views, or ``out_dir`` is a non-empty directory that is not a previous import.
     """
     src, out = Path(path), Path(out_dir)
-    _check_out_dir(out)
+    _check_out_dir(out, src)
     events, rows = _read_events(src)
     problems: list[str] = []
     users = _coded(events["user_id"], rows, problems)
@@ -283,7 +283,7 @@ def import_events(path: str | Path, out_dir: str | Path) -> Path:
     bought = next((n for n in ("buy", "purchase", "order") if n in labels), None)
     config = _config_text(f"import_events({str(src)!r})", {}, [(n, "binary") for n in labels],
                           exclude=bought)
-    return _publish(out, {"interactions": interactions}, config)
+    return _publish(out, src, {"interactions": interactions}, config)
 
 
 def _read_events(path: Path) -> tuple[pd.DataFrame, _Rows]:
@@ -478,28 +478,23 @@ def _config_text(source: str, data: Mapping[str, str], tasks: Sequence[tuple[str
     return "\n".join(lines) + "\n"
 
 
-def _check_out_dir(out: Path) -> None:
-    """Refuse an ``out_dir`` that exists and is neither empty nor a previous import."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise SchemaError(f"{out}: exists and is not a directory; choose another out_dir")
-    entries = sorted(p.name for p in out.iterdir())
+def _is_previous_import(out: Path) -> bool:
+    """A directory this module wrote: our config header and only our tables."""
     config = out / "config.toml"
     ours = config.is_file() and config.read_text("utf-8", "replace").startswith(GENERATED_HEADER)
-    if entries and not (ours and set(entries) <= _OUTPUTS):
-        raise SchemaError(
-            f"{out}: directory is not empty and is not a previous import (holds "
-            f"{', '.join(entries[:5])}); choose a new or empty out_dir"
-        )
+    return ours and {p.name for p in out.iterdir()} <= _OUTPUTS
 
 
-def _publish(out: Path, tables: Mapping[str, pd.DataFrame], config: str) -> Path:
+def _check_out_dir(out: Path, src: Path) -> None:
+    """Refuse an ``out_dir`` that exists and is neither empty nor a previous import."""
+    check_replaceable(out, protect=[src], owned=_is_previous_import, what="import")
+
+
+def _publish(out: Path, src: Path, tables: Mapping[str, pd.DataFrame], config: str) -> Path:
     """Write everything to a temporary sibling, check the config, then swap it in."""
-    with staged_dir(out) as tmp:
+    with staged_dir(out, protect=[src], owned=_is_previous_import, what="import") as tmp:
         for name, frame in tables.items():
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
         (tmp / "config.toml").write_text(config, encoding="utf-8")
         load_config(tmp / "config.toml")
-        _check_out_dir(out)
     return out / "config.toml"

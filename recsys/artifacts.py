@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from recsys.atomic import staged_dir
+from recsys.atomic import OutputDir, staged_dir
 from recsys.blend import Transform
 from recsys.errors import ArtifactError
 from recsys.features import FeatureFrame, FeatureStore, GlobalStats, Layout
@@ -127,10 +127,11 @@ def _write_tables(tp: TrainedProject, out: Path) -> None:
     hist.to_parquet(out / "catalog/history.parquet", index=False)
 
 
-def save_project(tp: TrainedProject, out_dir: str | Path) -> Path:
+def save_project(tp: TrainedProject, out_dir: str | Path, *,
+                 claim: OutputDir | None = None) -> Path:
     """Write a trained project atomically into ``out_dir`` (replacing an older one)."""
-    out = Path(out_dir).resolve()
-    with staged_dir(out) as tmp:
+    out = Path(out_dir)
+    with staged_dir(out, claim=claim) as tmp:
         for name, model in tp.models.items():
             (tmp / "models").mkdir(exist_ok=True)
             (tmp / f"models/{name}.txt").write_text(model.to_text(), encoding="utf-8")
@@ -156,7 +157,7 @@ def save_project(tp: TrainedProject, out_dir: str | Path) -> Path:
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float),
                                            encoding="utf-8")
-    return out
+    return out.resolve()
 
 
 class ModelSet(Mapping[str, "TaskModel"]):

@@ -26,7 +26,7 @@ import_app = typer.Typer(help="Turn public dataset layouts into a Blendscope dat
                          no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
-__all__ = ["app", "main", "parse_weights", "run"]
+__all__ = ["app", "dataset_paths", "main", "parse_weights", "run"]
 
 
 class TableJson(StrEnum):
@@ -108,6 +108,23 @@ def _num(v: str) -> bool:
         return False
 
 
+def dataset_paths(config: Path) -> list[Path]:
+    """The config file, its directory and every data file it names: what ``train --out``
+    must never replace (the config's own errors are reported by training itself)."""
+    from recsys.config import load_config
+    from recsys.errors import SchemaError
+
+    paths = [config, config.parent]
+    try:
+        data = load_config(config).data
+    except SchemaError:
+        return paths
+    for rel in (data.interactions, data.users, data.items):
+        if rel:
+            paths.append(config.parent / rel)
+    return paths
+
+
 def _load(artifacts: Path) -> Any:
     from recsys.project import Project
 
@@ -132,13 +149,16 @@ def demo_data(
 @app.command()
 def train(
     config: Annotated[Path, typer.Option("--config", "-c", help="The dataset's config.toml.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the trained project.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Directory for the trained project: new, "
+                                     "empty, or an earlier Blendscope project (replaced "
+                                     "atomically; anything else is refused).")],
 ) -> None:
     """Validate a dataset, build features and candidates, train one model per task, save.
 
     Progress goes to stderr; a per-task metrics table is printed at the end.
     """
     from recsys.artifacts import save_project
+    from recsys.atomic import OutputDir
     from recsys.train import train as run
 
     started = time.perf_counter()
@@ -147,9 +167,10 @@ def train(
         elapsed = time.perf_counter() - started
         typer.echo(f"[{100 * fraction:3.0f}%] {elapsed:6.1f}s  {stage}", err=True)
 
-    tp = run(config, progress=progress)
-    progress("saving artifacts", 0.98)
-    path = save_project(tp, out)
+    with OutputDir(out, protect=dataset_paths(config)) as claim:
+        tp = run(config, progress=progress)
+        progress("saving artifacts", 0.98)
+        path = save_project(tp, out, claim=claim)
     progress(f"saved {path}", 1.0)
     rows = [{"task": t, **m} for t, m in tp.metrics["tasks"].items()]
     typer.echo(_table(rows))
@@ -351,7 +372,17 @@ def _report_users(project: Any, users: list[str] | None, users_file: Path | None
     if users_file is not None:
         if not users_file.is_file():
             raise ExplanationError(f"report: users file '{users_file}' does not exist")
-        ids = [ln.strip() for ln in users_file.read_text(encoding="utf-8").splitlines()]
+        raw = users_file.read_bytes()
+        try:
+            if b"\0" in raw:
+                raise UnicodeDecodeError("utf-8", raw, raw.index(b"\0"), raw.index(b"\0") + 1,
+                                         "NUL byte")
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise ExplanationError(f"report: users file '{users_file}' is not UTF-8 text "
+                                   f"(byte {err.start}: {err.reason}); give one user id per "
+                                   "line") from None
+        ids = [ln.strip() for ln in text.splitlines()]
         ids = [x for x in ids if x and not x.startswith("#") and x != "user_id"]
         return ids, f"users from {users_file.name}"
     column, sep, value = (segment or "").partition("=")
@@ -366,8 +397,9 @@ def _report_users(project: Any, users: list[str] | None, users_file: Path | None
 def report_command(
     artifacts: ArtifactsOpt,
     fmt: Annotated[ReportFormatOpt, typer.Option("--format", "-f", help="File format.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="File to write (csv and parquet "
-                                      "write a ZIP of tables).")],
+    out: Annotated[str, typer.Option("--out", "-o", help="File to write (csv and parquet "
+                                     "write a ZIP of tables); a regular file in an existing "
+                                     "directory, never a directory, symlink or device.")],
     user: Annotated[list[str] | None, typer.Option("--user", "-u", help="User id; repeat for "
                                                    "several users.")] = None,
     users_file: Annotated[Path | None, typer.Option("--users-file", help="Text file with one "
@@ -387,7 +419,9 @@ def report_command(
     written atomically.
     """
     from explain import build_report, write_report
+    from recsys.atomic import check_writable_file
 
+    check_writable_file(out)
     weights = parse_weights(weight)
     project = _load(artifacts)
     ids, selection = _report_users(project, user, users_file, segment, max_users)

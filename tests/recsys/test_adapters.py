@@ -14,7 +14,7 @@ import pytest
 
 from recsys.adapters import GENERATED_HEADER, import_events, import_movielens
 from recsys.config import load_config
-from recsys.errors import SchemaError
+from recsys.errors import OutputError, SchemaError
 
 
 def _flags(*genres: int) -> str:
@@ -380,7 +380,7 @@ def test_foreign_out_dir_is_refused_untouched(tmp_path: Path) -> None:
     _write(out / "config.toml", '[data]\ninteractions = "mine.csv"\n')
     log = _write(tmp_path / "events.csv", EVENTS_UNIX)
     with pytest.raises(
-        SchemaError, match=r"out: directory is not empty and is not a previous import"
+        OutputError, match=r"out: directory is not empty and is not a previous Blendscope import"
     ):
         import_events(log, out)
     assert [p.name for p in out.iterdir()] == ["config.toml"]
@@ -390,11 +390,11 @@ def test_previous_import_with_extra_files_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out"
     import_events(_write(tmp_path / "events.csv", EVENTS_UNIX), out)
     _write(out / "notes.md", "keep me")
-    with pytest.raises(SchemaError, match=r"holds config\.toml, interactions\.parquet, notes\.md"):
+    with pytest.raises(OutputError, match=r"holds config\.toml, interactions\.parquet, notes\.md"):
         import_events(tmp_path / "events.csv", out)
 
 
 def test_out_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     out = _write(tmp_path / "out", "x")
-    with pytest.raises(SchemaError, match=r"out: exists and is not a directory"):
+    with pytest.raises(OutputError, match=r"out: exists and is not a directory"):
         import_movielens(make_ml100k(tmp_path / "ml"), out)
