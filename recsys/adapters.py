@@ -117,6 +117,9 @@ def import_movielens(src_dir: str | Path, out_dir: str | Path) -> Path:
     if problems:
         raise SchemaError(problems)
     logger.info("%s: %d ratings, %d users, %d items", layout, len(ratings), len(users), len(items))
+    logger.info("kept: users %s; items %s; not used: exact age (banded), full zip code "
+                "(first digit kept), video release date and IMDb URL (empty or unique per "
+                "movie)", ", ".join(users.columns[1:]), ", ".join(items.columns[1:]))
     data = {"users": "users.parquet", "items": "items.parquet"}
     data |= {"item_title": "title", "item_category": "genre"}
     tasks = [("rating", "regression"), ("like", "binary")]
@@ -189,9 +192,14 @@ def _ratings(path: Path, sep: str, problems: list[str]) -> pd.DataFrame:
 
 
 def _users(raw: pd.DataFrame, age: pd.Series, occupation: pd.Series) -> pd.DataFrame:
+    """Users with age band, gender, occupation and the zip code's first digit (a US
+    region; non-US codes become "other")."""
     band = pd.cut(age, _AGE_EDGES, right=False, labels=_AGE_BANDS).astype(str)
     columns = {"user_id": raw["user_id"], "age_band": band, "gender": raw["gender"]}
-    return pd.DataFrame(columns | {"occupation": occupation})
+    first = raw["zip"].str[:1]
+    region = ("zip " + first).where(first.str.fullmatch(r"\d").fillna(False).astype(bool),
+                                    "other")
+    return pd.DataFrame(columns | {"occupation": occupation, "zip_region": region})
 
 
 def _items(raw: pd.DataFrame, genre: pd.Series, count: pd.Series) -> pd.DataFrame:
@@ -280,10 +288,22 @@ def import_events(path: str | Path, out_dir: str | Path) -> Path:
         raise SchemaError(problems)
     interactions = _exposures(users, items, nanos, behaviours.codes, labels)
     logger.info("%s: %d events, %d exposures", src.name, len(events), len(interactions))
+    extra = [c for c in events.columns if c not in ("user_id", "item_id", "behavior", "timestamp")]
+    attrs = _attribute_tables(events[extra], users, items, rows)
+    tables = {"interactions": interactions}
+    data: dict[str, str] = {}
+    if attrs.items is not None:
+        tables["items"] = attrs.items
+        data["items"] = "items.parquet"
+        if attrs.category is not None:
+            data["item_category"] = attrs.category
+    if attrs.users is not None:
+        tables["users"] = attrs.users
+        data["users"] = "users.parquet"
     bought = next((n for n in ("buy", "purchase", "order") if n in labels), None)
-    config = _config_text(f"import_events({str(src)!r})", {}, [(n, "binary") for n in labels],
-                          exclude=bought)
-    return _publish(out, src, {"interactions": interactions}, config)
+    config = _config_text(f"import_events({src.name!r})", data,
+                          [(n, "binary") for n in labels], exclude=bought)
+    return _publish(out, src, tables, config)
 
 
 def _read_events(path: Path) -> tuple[pd.DataFrame, _Rows]:
@@ -296,22 +316,24 @@ def _read_events(path: Path) -> tuple[pd.DataFrame, _Rows]:
         raise SchemaError(f"{path}: file is empty; expected a header line and events")
     try:
         if is_parquet:
-            columns = _event_columns(pq.read_schema(path).names, path)
-            table = pq.read_table(path, columns=list(columns.values()))
+            names = pq.read_schema(path).names
+            columns = _event_columns(names, path)
+            table = pq.read_table(path)
         else:
             with pacsv.open_csv(path) as reader:
-                columns = _event_columns(reader.schema.names, path)
+                names = reader.schema.names
+                columns = _event_columns(names, path)
             text = {columns["user_id"]: pa.string(), columns["item_id"]: pa.string()}
             text[columns["behavior"]] = pa.dictionary(pa.int32(), pa.string())
-            convert = pacsv.ConvertOptions(
-                include_columns=list(columns.values()), column_types=text
-            )
+            convert = pacsv.ConvertOptions(column_types=text)
             table = pacsv.read_csv(path, convert_options=convert)
     except (pa.ArrowInvalid, OSError) as err:
         raise SchemaError(f"{path}: cannot read: {err}") from None
     if table.num_rows == 0:
         raise SchemaError(f"{path}: no events; the file has a header but no rows")
-    table = table.select(list(columns.values())).rename_columns(list(columns))
+    used = set(columns.values())
+    extra = [n for n in names if n not in used and n.strip()]
+    table = table.select([*columns.values(), *extra]).rename_columns([*columns, *extra])
     for i, column in enumerate(("user_id", "item_id", "behavior")):
         if not any(is_text(table[column].type) for is_text in _TEXT_TYPES):
             table = table.set_column(i, column, table[column].cast(pa.string()))
@@ -393,6 +415,96 @@ def _timestamps(values: pd.Series, rows: _Rows, problems: list[str]) -> np.ndarr
         what = "are neither unix seconds nor ISO-8601 times such as 2017-11-25T08:00:00"
         problems.append(rows.problem("timestamp", values, bad, what))
     return parsed.to_numpy("datetime64[ns]").view(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Attributes:
+    """Item- and user-level columns of an event log, as entity tables."""
+
+    items: pd.DataFrame | None
+    users: pd.DataFrame | None
+    category: str | None
+    """The item column used as ``data.item_category``."""
+
+
+_MIXED_TOLERANCE = 0.01
+"""An entity-level column may disagree with itself on at most this share of entities."""
+_ID_NAME = re.compile(r"(^|_)id$|categor|genre|^cat(_?id)?$|code$", re.I)
+_CATEGORY_NAME = re.compile(r"categor|genre|^cat(_?id)?$|_cat$|department|class", re.I)
+
+
+def _level_of(codes: np.ndarray, owner: np.ndarray, n_owner: int) -> bool:
+    """``True`` if (almost) every owner has at most one distinct non-missing value."""
+    ok = codes >= 0
+    if not ok.any():
+        return False
+    pairs = np.unique(owner[ok].astype(np.int64) * (int(codes.max()) + 1) + codes[ok])
+    distinct = np.bincount(pairs // (int(codes.max()) + 1), minlength=n_owner)
+    return bool(np.count_nonzero(distinct > 1) <= _MIXED_TOLERANCE * max(np.count_nonzero(distinct), 1))
+
+
+def _first_value(values: pd.Series, codes: np.ndarray, owner: np.ndarray,
+                 n_owner: int) -> pd.Series:
+    """Each owner's first non-missing value (missing where it has none)."""
+    ok = np.flatnonzero((codes >= 0) & (owner >= 0))
+    first = np.full(n_owner, -1, dtype=np.int64)
+    # reversed assignment leaves each owner's earliest row
+    first[owner[ok][::-1]] = ok[::-1]
+    taken = values.reset_index(drop=True).take(np.where(first >= 0, first, 0))
+    return taken.where(first >= 0).reset_index(drop=True)
+
+
+def _attribute_tables(extra: pd.DataFrame, users: _Coded, items: _Coded,
+                      rows: _Rows) -> _Attributes:
+    """Keep every extra column that is constant per item (an item attribute) or per user
+    (a user attribute); report the others, which an exposure per pair cannot carry."""
+    item_cols: dict[str, pd.Series] = {}
+    user_cols: dict[str, pd.Series] = {}
+    for name in extra.columns:
+        values = _entity_values(extra[name])
+        codes = pd.factorize(values)[0]
+        if _level_of(codes, items.codes, len(items.values)):
+            item_cols[name] = _first_value(values, codes, items.codes, len(items.values))
+        elif _level_of(codes, users.codes, len(users.values)):
+            user_cols[name] = _first_value(values, codes, users.codes, len(users.values))
+        else:
+            logger.warning("%s: column '%s' varies within items and within users; it is not "
+                           "used (an exposure is one row per user-item pair, so event-level "
+                           "columns cannot be kept)", rows.file, name)
+    for name in (*item_cols, *user_cols):
+        level = "item" if name in item_cols else "user"
+        logger.info("%s: column '%s' kept as a%s %s attribute", rows.file, name,
+                       "n" if level == "item" else "", level)
+    category = next((c for c in item_cols if _CATEGORY_NAME.search(c)), None)
+    item_table = user_table = None
+    if item_cols:
+        item_table = pd.DataFrame({"item_id": np.asarray(items.values, dtype=str)} | {
+            n: _filled(v) for n, v in item_cols.items()})
+    if user_cols:
+        user_table = pd.DataFrame({"user_id": np.asarray(users.values, dtype=str)} | {
+            n: _filled(v) for n, v in user_cols.items()})
+    return _Attributes(item_table, user_table, category)
+
+
+def _entity_values(values: pd.Series) -> pd.Series:
+    """Ids and flags become text (a category id is a label, not a quantity); numbers stay
+    numbers; missing values stay missing."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        whole = values.dropna()
+        if not (_ID_NAME.search(str(values.name)) and bool((whole == whole.round()).all())):
+            return values.reset_index(drop=True)
+        values = values.astype("Int64")  # an id column with gaps, read as float
+    elif pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.reset_index(drop=True)
+    text = values.astype("string").str.strip()
+    return text.where(text.notna() & (text != ""), None).astype(object).reset_index(drop=True)
+
+
+def _filled(values: pd.Series) -> pd.Series:
+    """Text attributes with "unknown" for an entity that never had a value."""
+    if values.dtype == object:
+        return values.where(values.notna(), "unknown").astype(str)
+    return values
 
 
 def _label_name(behaviour: str) -> str:

@@ -260,6 +260,7 @@ def import_movielens(
     """MovieLens 100K/1M → dataset with tasks `rating` (regression) and `like` (rating >= 4)."""
     from recsys.adapters import import_movielens as run
 
+    logging.getLogger("recsys.adapters").setLevel(logging.INFO)
     typer.echo(f"wrote {run(src, out)}")
 
 
@@ -269,9 +270,11 @@ def import_events(
                                          "timestamp.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Dataset directory to write.")],
 ) -> None:
-    """Multi-behaviour event log → one exposure per viewed pair, one binary task per behaviour."""
+    """Multi-behaviour event log → one exposure per user-item pair with any event, one binary
+    task per non-view behaviour; item- and user-level columns become items/users tables."""
     from recsys.adapters import import_events as run
 
+    logging.getLogger("recsys.adapters").setLevel(logging.INFO)
     typer.echo(f"wrote {run(path, out)}")
 
 

@@ -398,3 +398,41 @@ def test_out_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     out = _write(tmp_path / "out", "x")
     with pytest.raises(OutputError, match=r"out: exists and is not a directory"):
         import_movielens(make_ml100k(tmp_path / "ml"), out)
+
+
+# -- attributes kept, unused columns reported ---------------------------------------------------
+TAOBAO_LIKE = (
+    "user_id,item_id,category_id,behavior,timestamp,device,age\n"
+    "1,10,5,pv,1511544070,ios,30\n"
+    "1,10,5,buy,1511544080,android,30\n"
+    "1,11,6,pv,1511544090,ios,30\n"
+    "2,10,5,cart,1511544100,ios,40\n"
+    "2,12,,pv,1511544110,web,40\n"
+    "3,12,7,fav,1511544120,ios,\n"
+)
+
+
+def test_events_keep_item_and_user_attributes(tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="recsys.adapters"):
+        config_path = import_events(_write(tmp_path / "log.csv", TAOBAO_LIKE), tmp_path / "out")
+    cfg = load_config(config_path)
+    assert cfg.data.items == "items.parquet" and cfg.data.item_category == "category_id"
+    assert cfg.data.users == "users.parquet"
+    items = pd.read_parquet(tmp_path / "out" / "items.parquet")
+    # a category id is a label (text), and item 12's blank first event takes its later value
+    assert items.set_index("item_id")["category_id"].to_dict() == {"10": "5", "11": "6",
+                                                                   "12": "7"}
+    users = pd.read_parquet(tmp_path / "out" / "users.parquet").set_index("user_id")
+    assert users.loc["1", "age"] == 30 and users.loc["2", "age"] == 40
+    assert np.isnan(users.loc["3", "age"])
+    unused = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(unused) == 1 and "column 'device'" in unused[0] and "not used" in unused[0]
+    # the config names no absolute path of this machine
+    assert str(tmp_path) not in config_path.read_text()
+
+
+def test_movielens_keeps_a_zip_region(tmp_path: Path) -> None:
+    import_movielens(make_ml100k(tmp_path / "ml"), tmp_path / "out")
+    users = pd.read_parquet(tmp_path / "out" / "users.parquet").set_index("user_id")
+    assert users["zip_region"].to_dict() == {"1": "zip 8", "2": "zip 9", "3": "zip 3"}
