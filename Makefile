@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: install run demo test lint bench clean
+.PHONY: install run demo test lint bench bench-load clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench: demo
 	$(BIN)/python bench/bench_train.py --config data/demo/config.toml
 	$(BIN)/python bench/bench_explain.py --artifacts artifacts/demo
 	$(BIN)/python bench/bench_dashboard.py --project artifacts/demo
+
+# Concurrent browser sessions (1, 5, 20) moving sliders: several minutes; not in `make test`.
+bench-load: demo
+	$(BIN)/python bench/bench_load.py --project artifacts/demo
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache

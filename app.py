@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import sidebar, state
+from ui import auth, sidebar, state
 
 st.set_page_config(page_title="Blendscope", page_icon=":material/tune:", layout="wide")
+auth.gate()  # BLENDSCOPE_REQUIRE_LOGIN=1: nothing below runs until the visitor logs in
 
 PAGES = {
     "overview": ("Overview", ":material/home:"),

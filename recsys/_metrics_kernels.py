@@ -100,29 +100,67 @@ def _group_task(skey: NDArray[np.int64], order: NDArray[np.int64], rel: NDArray[
 @njit(cache=True)
 def _ranking_kernel(offsets: NDArray[np.int64], key: NDArray[np.int64],
                     rels: NDArray[np.float64], disc: NDArray[np.float64],
-                    max_size: int) -> NDArray[np.float64]:  # pragma: no cover
-    """Per-task sums of the group metrics; one sort per group serves every task."""
-    acc = np.zeros((rels.shape[0], 6))
+                    max_size: int, per_group: bool) -> NDArray[np.float64]:  # pragma: no cover
+    """Group metrics, one sort per group serving every task.
+
+    Returns (n_tasks, 1, 6) per-task sums, or with ``per_group`` (n_tasks, n_groups, 6)
+    with each group's own row (zeros where the group has no relevant row).
+    """
+    n_groups = offsets.shape[0] - 1
+    acc = np.zeros((rels.shape[0], n_groups if per_group else 1, 6))
     skey, order = np.empty_like(key), np.empty_like(key)
     kbuf, obuf = np.empty_like(key), np.empty_like(key)
     gains = np.empty(max_size)
-    for g in range(offsets.shape[0] - 1):
+    for g in range(n_groups):
         lo, hi = offsets[g], offsets[g + 1]
         if hi > lo:
             _sort_group(key, skey, order, kbuf, obuf, lo, hi)
             for t in range(rels.shape[0]):
-                _group_task(skey, order, rels[t], lo, hi, disc, gains, acc[t])
+                _group_task(skey, order, rels[t], lo, hi, disc, gains,
+                            acc[t, g if per_group else 0])
     return acc
 
 
 @njit(cache=True)
+def _weighted_auc_kernel(starts: NDArray[np.int64], positive: NDArray[np.bool_],
+                         group: NDArray[np.int64],
+                         weights: NDArray[np.float64]) -> NDArray[np.float64]:  # pragma: no cover
+    """Pooled AUC under each row of group ``weights`` (e.g. bootstrap counts).
+
+    Rows are sorted by ascending score; tie block ``b`` is rows ``starts[b]:starts[b + 1]``
+    (ties count 1/2). Row ``r`` weighs ``weights[s, group[r]]`` in resample ``s``.
+    """
+    out = np.empty(weights.shape[0])
+    for s in range(weights.shape[0]):
+        w = weights[s]
+        num, below, n_pos, n_neg = 0.0, 0.0, 0.0, 0.0
+        for b in range(starts.shape[0] - 1):
+            wp, wn = 0.0, 0.0
+            for r in range(starts[b], starts[b + 1]):
+                if positive[r]:
+                    wp += w[group[r]]
+                else:
+                    wn += w[group[r]]
+            num += wp * (below + 0.5 * wn)
+            below, n_pos, n_neg = below + wn, n_pos + wp, n_neg + wn
+        out[s] = num / (n_pos * n_neg) if n_pos > 0 and n_neg > 0 else np.nan
+    return out
+
+
+@njit(cache=True)
 def _topk_kernel(topk: NDArray[np.int64], indptr: NDArray[np.int64], items: NDArray[np.int64],
-                 n_items: int) -> tuple[int, int, float]:  # pragma: no cover
-    """Users with positives, users with a hit, and the sum of their recalls."""
+                 n_items: int, per_user: NDArray[np.float64]
+                 ) -> tuple[int, int, float]:  # pragma: no cover
+    """Users with positives, users with a hit, and the sum of their recalls.
+
+    ``per_user`` (n_users, 2) receives each user's hit (0/1) and recall (NaN for users
+    without positives).
+    """
     mark = np.zeros(n_items, np.int64)
     n_users, n_hit, recall = 0, 0, 0.0
     for u in range(topk.shape[0]):
         stamp, n_pos, hits = u + 1, 0, 0
+        per_user[u, 0], per_user[u, 1] = np.nan, np.nan
         for p in range(indptr[u], indptr[u + 1]):
             if mark[items[p]] != stamp:
                 mark[items[p]], n_pos = stamp, n_pos + 1
@@ -133,6 +171,7 @@ def _topk_kernel(topk: NDArray[np.int64], indptr: NDArray[np.int64], items: NDAr
             if it >= 0 and mark[it] == stamp:
                 mark[it], hits = -stamp, hits + 1  # a repeated slot counts once
         n_users, n_hit, recall = n_users + 1, n_hit + (hits > 0), recall + hits / n_pos
+        per_user[u, 0], per_user[u, 1] = 1.0 if hits > 0 else 0.0, hits / n_pos
     return n_users, n_hit, recall
 
 
@@ -178,3 +217,19 @@ def _pareto_kernel(x: NDArray[np.float64],
         if not dominated:
             front[n_front], n_front, mask[i] = i, n_front + 1, True
     return mask
+
+
+@njit(cache=True)
+def _resampled_sums(weights: NDArray[np.integer], values: NDArray[np.float64],
+                    groups: NDArray[np.int64]) -> NDArray[np.float64]:  # pragma: no cover
+    """``weights[:, groups] @ values`` for integer resample counts (n_resamples, n_groups)
+    and the listed groups' values (len(groups), m), skipping groups a resample missed."""
+    out = np.zeros((weights.shape[0], values.shape[1]))
+    for s in range(weights.shape[0]):
+        row = out[s]
+        for r in range(groups.shape[0]):
+            w = weights[s, groups[r]]
+            if w != 0:
+                for j in range(values.shape[1]):
+                    row[j] += w * values[r, j]
+    return out

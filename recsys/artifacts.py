@@ -1,18 +1,20 @@
 """Save and load a trained project: manifest.json, LightGBM text models, Parquet tables.
 
-Written to a temporary sibling directory and renamed into place; loading checks the
-format version and every file's SHA-256 and refuses a tampered or mismatched set.
+Written to a temporary sibling directory and renamed into place. Loading refuses a
+project unless the whole manifest matches its schema, every file it opens is listed in
+the manifest, lies inside the project and matches its SHA-256 (checked before anything
+parses it), and the tables have the shapes the manifest describes; see
+:mod:`recsys._manifest`. Nothing is unpickled or executed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import io
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,37 +24,31 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from recsys._manifest import (
+    FORMAT_VERSION,
+    RETRAIN,
+    Manifest,
+    one_line,
+    package_version,
+    project_label,
+    read_manifest,
+    read_verified,
+    verify_files,
+)
+from recsys._manifest import sha256_file as _sha256
+from recsys._model_text import check_model_text
 from recsys.atomic import OutputDir, staged_dir
-from recsys.blend import Transform
+from recsys.candidates import SOURCES
 from recsys.errors import ArtifactError
-from recsys.features import FeatureFrame, FeatureStore, GlobalStats, Layout
+from recsys.features import FeatureFrame, FeatureStore, GlobalStats
 from recsys.scoring import ScoreTable, TestExposures
-from recsys.tasks import TaskSpec
 
 if TYPE_CHECKING:
     from recsys.models import TaskModel
     from recsys.train import TrainedProject
 
-__all__ = ["FORMAT_VERSION", "LoadedArtifacts", "ModelSet", "load_artifacts",
-           "package_version", "save_project"]
-
-FORMAT_VERSION = 1
-
-
-def package_version() -> str:
-    """Installed Blendscope version."""
-    try:
-        return version("blendscope")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+__all__ = ["FORMAT_VERSION", "LoadedArtifacts", "Manifest", "ModelSet", "load_artifacts",
+           "package_version", "read_manifest", "save_project"]
 
 
 def _write_parquet(path: Path, columns: dict[str, NDArray[Any] | pd.Series]) -> None:
@@ -86,7 +82,7 @@ def _dataset_summary(tp: TrainedProject) -> dict[str, Any]:
         "val_start": str(ds.val_start), "test_start": str(ds.test_start),
         "windows": {str(k): int(v) for k, v in windows.items()},
         "label_rates": {t.name: float(inter[t.label].mean()) for t in ds.config.tasks},
-        "fingerprint": ds.fingerprint, "root": str(ds.root),
+        "fingerprint": ds.fingerprint,
         "item_title": ds.config.data.item_title, "item_category": ds.config.data.item_category,
     }
 
@@ -165,12 +161,16 @@ class ModelSet(Mapping[str, "TaskModel"]):
 
     Recommending, evaluating and sweeping need only the stored score tables, so a
     dashboard or CLI call that does not explain never imports LightGBM (about 2.5 s).
+    Reading a model re-checks the file's SHA-256 (it may have changed since loading) and
+    its structure (:func:`recsys._model_text.check_model_text`) before LightGBM sees a
+    byte: a malformed tree would abort the whole process inside LightGBM.
     Loading is thread-safe; a loaded model is shared and must not be mutated.
     """
 
-    def __init__(self, root: Path, specs: Mapping[str, Mapping[str, str]]) -> None:
+    def __init__(self, root: Path, manifest: Manifest, where: str) -> None:
         self._root = root
-        self._specs = dict(specs)
+        self._manifest = manifest
+        self._where = where
         self._loaded: dict[str, TaskModel] = {}
         self._lock = threading.Lock()
 
@@ -178,20 +178,40 @@ class ModelSet(Mapping[str, "TaskModel"]):
         with self._lock:
             model = self._loaded.get(name)
             if model is None:
-                from recsys.models import TaskModel
-
-                spec = self._specs[name]  # KeyError for unknown names, as a Mapping should
-                text = (self._root / spec["file"]).read_text(encoding="utf-8")
-                model = TaskModel.from_text(text, objective=spec["objective"],  # type: ignore[arg-type]
-                                            name=name)
+                entry = self._manifest.models[name]  # KeyError for unknown names, as a Mapping should
+                model = self._read(name, entry.file, entry.objective)
                 self._loaded[name] = model
             return model
 
+    def _read(self, name: str, rel: str, objective: str) -> TaskModel:
+        from lightgbm.basic import LightGBMError
+
+        from recsys.models import TaskModel
+
+        text = _model_text(self._root, self._manifest, name, self._where)
+        try:
+            return TaskModel.from_text(text, objective=objective, name=name)  # type: ignore[arg-type]
+        except (ValueError, LightGBMError) as err:
+            raise ArtifactError(f"{self._where}: file '{rel}' is not a valid LightGBM model: "
+                                f"{one_line(err)}; {RETRAIN}") from None
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self._specs)
+        return iter(self._manifest.models)
 
     def __len__(self) -> int:
-        return len(self._specs)
+        return len(self._manifest.models)
+
+
+def _model_text(root: Path, manifest: Manifest, name: str, where: str) -> str:
+    """The verified, structurally checked text of model ``name`` (what LightGBM may read)."""
+    entry = manifest.models[name]
+    data = read_verified(root, manifest.files, entry.file, where)
+    try:
+        return check_model_text(data, objective=entry.objective,
+                                feature_names=[f.name for f in manifest.features])
+    except ValueError as err:
+        raise ArtifactError(f"{where}: file '{entry.file}' is not a valid LightGBM model: "
+                            f"{err}; {RETRAIN}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,87 +230,172 @@ class LoadedArtifacts:
     cand_source: NDArray[np.int8]
 
 
-def _verify(root: Path) -> dict[str, Any]:
-    mpath = root / "manifest.json"
-    if not mpath.is_file():
-        raise ArtifactError(f"{root}: not a Blendscope project (no manifest.json); "
-                            "train one with `recsys train --config FILE --out DIR`")
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ArtifactError(f"{mpath}: manifest is not valid JSON ({err})") from None
-    fv = manifest.get("format_version")
-    if fv != FORMAT_VERSION:
-        raise ArtifactError(f"{mpath}: format version {fv!r} is not supported (this Blendscope "
-                            f"reads version {FORMAT_VERSION}); retrain the project")
+def load_artifacts(path: str | Path) -> LoadedArtifacts:
+    """Read a saved project, refusing it unless every check passes.
+
+    The manifest is schema-checked whole, every file the loader opens must be listed in
+    it and match its SHA-256 (checked before anything is parsed, and the parsed bytes are
+    the hashed bytes), each model's text must pass a structural check, and the tables
+    must have the columns, types and shapes the manifest describes. LightGBM reads the
+    models lazily (see :class:`ModelSet`).
+
+    Raises
+    ------
+    ArtifactError
+        One line per problem, naming the project by its directory name.
+    """
+    where = project_label(path)
+    root = Path(path).resolve()
+    manifest, raw = read_manifest(path)
+    verify_files(root, manifest, where,
+                 opened=[*_TABLES, *(e.file for e in manifest.models.values())])
     problems = []
-    for rel, digest in manifest.get("files", {}).items():
-        p = root / rel
-        if not p.is_file():
-            problems.append(f"{root}: file '{rel}' is missing")
-        elif _sha256(p) != digest:
-            problems.append(f"{root}: file '{rel}' does not match its recorded SHA-256 "
-                            "(modified after training); retrain the project")
+    for name in manifest.models:  # structure only: LightGBM is imported when one is used
+        try:
+            _model_text(root, manifest, name, where)
+        except ArtifactError as err:
+            problems.append(str(err))
     if problems:
         raise ArtifactError("\n".join(problems))
-    return manifest
+    tables = _Tables(root, manifest.files, where)
+    try:
+        return _assemble(root, manifest, raw, tables)
+    except ArtifactError:
+        raise
+    except (ValueError, KeyError, IndexError, pa.ArrowException) as err:
+        raise ArtifactError(f"{where}: the saved tables do not fit the manifest "
+                            f"({type(err).__name__}: {one_line(err)}); {RETRAIN}") from None
 
 
-def load_artifacts(path: str | Path) -> LoadedArtifacts:
-    """Read a saved project, verifying the format version and file hashes."""
-    root = Path(path).resolve()
-    m = _verify(root)
-    layout = Layout.from_dict(m["layout"])
-    users = pd.read_parquet(root / "features/users.parquet")
-    items = pd.read_parquet(root / "features/items.parquet")
-    ucat = pd.read_parquet(root / "features/user_category.parquet")
-    uit = pd.read_parquet(root / "features/user_item.parquet")
+_TABLES = ("features/users.parquet", "features/items.parquet",
+           "features/user_category.parquet", "features/user_item.parquet",
+           "features/test_rows.parquet", "scores/candidates.parquet", "scores/test.parquet",
+           "catalog/users.parquet", "catalog/items.parquet", "catalog/history.parquet")
+"""Every table :func:`load_artifacts` opens (models come from ``manifest.models``)."""
+
+
+class _Tables:
+    """Reads the project's Parquet tables from verified bytes and checks what it reads."""
+
+    def __init__(self, root: Path, files: Mapping[str, str], where: str) -> None:
+        self.root, self.files, self.where = root, files, where
+
+    def fail(self, rel: str, problem: str) -> ArtifactError:
+        return ArtifactError(f"{self.where}: file '{rel}' {problem}; {RETRAIN}")
+
+    def frame(self, rel: str, columns: Iterable[str] = ()) -> pd.DataFrame:
+        """The table, which must hold ``columns``."""
+        data = read_verified(self.root, self.files, rel, self.where)
+        try:
+            df = pd.read_parquet(io.BytesIO(data))
+        except (pa.ArrowException, OSError, ValueError, TypeError, KeyError, IndexError) as err:
+            raise self.fail(rel, f"is not a readable Parquet table ({one_line(err)})") from None
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise self.fail(rel, f"has no column '{missing[0]}'")
+        return df
+
+    def numbers(self, rel: str, df: pd.DataFrame, column: str, dtype: type,
+                lo: float | None = None, hi: float | None = None) -> NDArray[Any]:
+        """A numeric column as ``dtype``, every value in ``[lo, hi)`` when given."""
+        col = df[column]
+        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            raise self.fail(rel, f"has a non-numeric column '{column}' ({col.dtype})")
+        values = col.to_numpy()
+        if lo is not None and hi is not None and len(values) and (
+                not np.all(np.isfinite(values)) or values.min() < lo or values.max() >= hi):
+            raise self.fail(rel, f"has values outside {int(lo)}..{int(hi) - 1} in column "
+                                 f"'{column}'")
+        return values.astype(dtype)
+
+
+def _assemble(root: Path, m: Manifest, raw: dict[str, Any], tables: _Tables) -> LoadedArtifacts:
+    store = _store(m, tables)
+    scores, cand_source = _scores(m, tables, store)
+    rel = "features/test_rows.parquet"
+    tf = _read_matrix(tables.frame(rel), "f_", np.float32)
+    if tf.shape != (len(scores.test), len(store.specs)):
+        raise tables.fail(rel, f"has shape {tf.shape}, expected ({len(scores.test)} test "
+                               f"exposures, {len(store.specs)} features)")
+    return LoadedArtifacts(
+        root=root, manifest=raw, store=store, models=ModelSet(root, m, tables.where),
+        scores=scores, test_features=FeatureFrame(tf, store.specs),
+        users=tables.frame("catalog/users.parquet", ["user_id"]),
+        items=tables.frame("catalog/items.parquet", ["item_id"]),
+        history=tables.frame("catalog/history.parquet", ["user_id", "item_id", "timestamp"]),
+        cand_source=cand_source,
+    )
+
+
+def _store(m: Manifest, tables: _Tables) -> FeatureStore:
+    users = tables.frame("features/users.parquet", ["user_id"])
+    items = tables.frame("features/items.parquet", ["item_id", "category"])
+    ucat = tables.frame("features/user_category.parquet", ["key"])
+    uit = tables.frame("features/user_item.parquet", ["key"])
+    n_cat = max(1, len(m.layout.category_levels))
     store = FeatureStore(
-        layout=layout, stats=GlobalStats.from_dict(m["global_stats"]),
+        layout=m.layout, stats=GlobalStats.from_dict(m.global_stats.model_dump()),
         user_ids=pd.Index(users["user_id"].astype(str)),
         item_ids=pd.Index(items["item_id"].astype(str)),
         user_static=_read_matrix(users, "static_", np.float32),
         item_static=_read_matrix(items, "static_", np.float32),
         item_numeric=_read_matrix(items, "numeric_", np.float64),
-        item_category=items["category"].to_numpy(dtype=np.int64),
+        item_category=tables.numbers("features/items.parquet", items, "category", np.int64,
+                                     0, n_cat),
         user_totals=_read_matrix(users, "total_", np.float64),
         item_totals=_read_matrix(items, "total_", np.float64),
-        uc_keys=ucat["key"].to_numpy(np.int64), uc_totals=_read_matrix(ucat, "total_", np.float64),
-        ui_keys=uit["key"].to_numpy(np.int64), ui_totals=_read_matrix(uit, "total_", np.float64),
+        uc_keys=tables.numbers("features/user_category.parquet", ucat, "key", np.int64),
+        uc_totals=_read_matrix(ucat, "total_", np.float64),
+        ui_keys=tables.numbers("features/user_item.parquet", uit, "key", np.int64),
+        ui_totals=_read_matrix(uit, "total_", np.float64),
         user_context=_read_matrix(users, "context_", np.float32),
         latent_user=_read_matrix(users, "latent_", np.float32),
         latent_item=_read_matrix(items, "latent_", np.float32),
     )
-    tasks = tuple(TaskSpec(**t) for t in m["tasks"])
-    models = ModelSet(root, m["models"])
-    names = tuple(m["models"])
-    n_u, per = m["candidates"]["n_users"], m["candidates"]["per_user"]
-    cand = pd.read_parquet(root / "scores/candidates.parquet")
-    test = pd.read_parquet(root / "scores/test.parquet")
-    users_t = test["user"].to_numpy(np.int64)
+    names = [s.name for s in store.specs]
+    if names != [f.name for f in m.features]:
+        raise ArtifactError(f"{tables.where}: manifest.json: key 'features' does not list the "
+                            f"{len(names)} features its layout defines; {RETRAIN}")
+    if len(store.user_ids) and len(store.item_ids):  # every matrix fits the layout
+        width = store.features_for(np.zeros(1, np.int64), np.zeros(1, np.int64)).X.shape[1]
+        if width != len(names):
+            raise ArtifactError(f"{tables.where}: the feature tables make {width} features, "
+                                f"not the {len(names)} of the manifest; {RETRAIN}")
+    return store
+
+
+def _scores(m: Manifest, tables: _Tables,
+            store: FeatureStore) -> tuple[ScoreTable, NDArray[np.int8]]:
+    tasks, names = tuple(m.tasks), tuple(m.models)
+    n_users, n_items = len(store.user_ids), len(store.item_ids)
+    n_u, per = m.candidates.n_users, m.candidates.per_user
+    rel = "scores/candidates.parquet"
+    cand = tables.frame(rel, ["item", "source", *(f"m_{n}" for n in names)])
+    if n_u != n_users or len(cand) != n_u * per:
+        raise tables.fail(rel, f"has {len(cand)} rows; the manifest's candidates need "
+                               f"n_users × per_user = {n_u} × {per} rows with n_users = "
+                               f"{n_users} (the users of features/users.parquet)")
+    rel_t = "scores/test.parquet"
+    test = tables.frame(rel_t, ["user", "item", "timestamp", *(f"y_{t.name}" for t in tasks),
+                                *(f"m_{n}" for n in names)])
+    users_t = tables.numbers(rel_t, test, "user", np.int64, 0, n_users)
+    if np.any(np.diff(users_t) < 0):
+        raise tables.fail(rel_t, "is not grouped by user (column 'user' must not decrease)")
     starts = np.flatnonzero(np.r_[True, users_t[1:] != users_t[:-1]]) if len(test) else users_t
     texp = TestExposures(
-        users=users_t, items=test["item"].to_numpy(np.int64),
-        timestamps=test["timestamp"].to_numpy(np.int64),
+        users=users_t, items=tables.numbers(rel_t, test, "item", np.int64, 0, n_items),
+        timestamps=tables.numbers(rel_t, test, "timestamp", np.int64),
         offsets=np.r_[starts, len(test)].astype(np.int64),
-        labels=np.stack([test[f"y_{t.name}"].to_numpy(np.float64) for t in tasks]),
-        margins=np.stack([test[f"m_{n}"].to_numpy(np.float32) for n in names]),
+        labels=np.stack([tables.numbers(rel_t, test, f"y_{t.name}", np.float64)
+                         for t in tasks]),
+        margins=np.stack([tables.numbers(rel_t, test, f"m_{n}", np.float32) for n in names]),
     )
-    transforms = {t: {k: Transform.from_dict(d) for k, d in kinds.items()}
-                  for t, kinds in m["transforms"].items()}
     scores = ScoreTable(
         tasks=tasks, models=names,
-        cand_items=cand["item"].to_numpy(np.int32).reshape(n_u, per),
-        cand_margins=np.stack([cand[f"m_{n}"].to_numpy(np.float32).reshape(n_u, per)
-                               for n in names]),
-        test=texp, transforms=transforms,
+        cand_items=tables.numbers(rel, cand, "item", np.int32, -1, n_items).reshape(n_u, per),
+        cand_margins=np.stack([tables.numbers(rel, cand, f"m_{n}", np.float32)
+                               .reshape(n_u, per) for n in names]),
+        test=texp, transforms={t: dict(kinds) for t, kinds in m.transforms.items()},
     )
-    tf = pd.read_parquet(root / "features/test_rows.parquet")
-    return LoadedArtifacts(
-        root=root, manifest=m, store=store, models=models, scores=scores,
-        test_features=FeatureFrame(_read_matrix(tf, "f_", np.float32), store.specs),
-        users=pd.read_parquet(root / "catalog/users.parquet"),
-        items=pd.read_parquet(root / "catalog/items.parquet"),
-        history=pd.read_parquet(root / "catalog/history.parquet"),
-        cand_source=cand["source"].to_numpy(np.int8).reshape(n_u, per),
-    )
+    source = tables.numbers(rel, cand, "source", np.int8, -1, len(SOURCES))
+    return scores, source.reshape(n_u, per)

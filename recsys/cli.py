@@ -131,6 +131,45 @@ def _load(artifacts: Path) -> Any:
     return Project.load(artifacts)
 
 
+def _val(v: float, signed: bool = False) -> str:
+    if v is None or v != v or v in (float("inf"), float("-inf")):
+        return "n/a"
+    return f"{v:+.4f}" if signed else f"{v:.4f}"
+
+
+def _interval(lo: float, hi: float, signed: bool = False) -> str:
+    if "n/a" in (_val(lo), _val(hi)):
+        return "n/a"
+    return f"[{_val(lo, signed)}, {_val(hi, signed)}]"
+
+
+def _report_rows(reports: Any, level: str, baselines: bool = True) -> list[dict[str, Any]]:
+    """One table row per `recsys.baselines.MetricReport`."""
+    rows = []
+    for r in reports:
+        row: dict[str, Any] = {"task": r.task, "metric": r.metric, "value": _val(r.value),
+                               level: _interval(r.ci_low, r.ci_high)}
+        if baselines:
+            row |= {"baseline": r.baseline_name or "-", "baseline value": _val(r.baseline_value),
+                    "lift": _val(r.lift, True),
+                    f"lift {level}": _interval(r.lift_ci_low, r.lift_ci_high, True)}
+        row |= {"positives": r.n_positives, "rows": r.n_rows, "users": r.n_users}
+        if r.reason:
+            row["note"] = r.reason
+        rows.append(row)
+    return rows
+
+
+def _health_text(health: Any) -> str:
+    """Metrics beside baselines with intervals, then one line per warning."""
+    level = f"{health.confidence:.0%} CI"
+    lines = [f"model metrics on the test window beside the best trivial baseline ({level} over "
+             f"{health.n_bootstrap} resamples of users; lift > 0: better than the baseline)",
+             _table(_report_rows(health.reports, level)), ""]
+    lines += [w.line() for w in health.warnings] or ["no health warnings"]
+    return "\n".join(lines)
+
+
 @app.command("demo-data")
 def demo_data(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the dataset to.")],
@@ -172,8 +211,9 @@ def train(
         progress("saving artifacts", 0.98)
         path = save_project(tp, out, claim=claim)
     progress(f"saved {path}", 1.0)
-    rows = [{"task": t, **m} for t, m in tp.metrics["tasks"].items()]
-    typer.echo(_table(rows))
+    from recsys.health import ModelHealth
+
+    typer.echo(_health_text(ModelHealth.from_dict(tp.metrics["health"])))
     recall = tp.metrics["candidate_recall"]
     typer.echo(f"candidate recall of test positives: {recall['all']:.3f} "
                f"({tp.scores.cand_items.shape[1]} candidates per user)")
@@ -211,22 +251,33 @@ def evaluate(
     k: Annotated[int | None, typer.Option("--k", min=1, help="Cut-off (default: config).")] = None,
     fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
 ) -> None:
-    """Per-task metrics of the blended ranking on the test window."""
+    """Per-task metrics of the blended ranking on the test window.
+
+    Every per-user metric comes with a bootstrap confidence interval over users and,
+    where one applies, the best trivial baseline (item rate or mean, random order).
+    """
     project = _load(artifacts)
     ev = project.evaluate(parse_weights(weight), transform.value if transform else None, k)
     d = ev.to_dict()
     if fmt is TableJson.json:
-        typer.echo(json.dumps(d, indent=2, default=float))
+        typer.echo(json.dumps(d, indent=2, allow_nan=False))
         return
+    level = "95% CI"
     typer.echo(f"weights {d['weights']} · {d['transform']} · k={d['k']}")
-    typer.echo("\nmodels (test window)")
-    typer.echo(_table([{"task": t, **m} for t, m in d["tasks"].items()]))
+    typer.echo("\nmodels (test window, independent of the weights)")
+    if ev.health is not None:
+        typer.echo(_table(_report_rows(ev.health.reports, level)))
+    else:
+        typer.echo(_table([{"task": t, **m} for t, m in d["tasks"].items()]))
     typer.echo("\nblended ranking of each user's test exposures")
-    typer.echo(_table([{"task": t, **m} for t, m in d["ranking"].items()]))
+    typer.echo(_table(_report_rows([r for rs in ev.ranking_reports.values() for r in rs],
+                                   level)))
     typer.echo("\ntop-K over candidates vs test positives")
-    typer.echo(_table([{"task": t, **m} for t, m in d["topk"].items()]))
-    typer.echo(f"\ncoverage {d['coverage']:.4f} · diversity {d['diversity']:.4f} · "
-               f"novelty {d['novelty']:.3f} bits")
+    typer.echo(_table(_report_rows([r for rs in ev.topk_reports.values() for r in rs], level,
+                                   baselines=False)))
+    diversity = _val(ev.diversity) + (f" ({ev.diversity_reason})" if ev.diversity_reason else "")
+    typer.echo(f"\ncoverage {_val(ev.coverage)} · diversity {diversity} · "
+               f"novelty {_val(ev.novelty)} bits")
 
 
 @app.command()
@@ -243,13 +294,37 @@ def sweep(
     project = _load(artifacts)
     sw = project.sweep(steps, transform.value if transform else None, k)
     if fmt is TableJson.json:
-        typer.echo(json.dumps(sw.to_dict(), indent=2, default=float))
+        typer.echo(json.dumps(sw.to_dict(pareto_only=not all_points), indent=2,
+                              allow_nan=False))
         return
     df = sw.to_frame()
     shown = df if all_points else df[df["pareto"]]
     typer.echo(f"{len(df)} weight vectors, {int(df['pareto'].sum())} Pareto-efficient "
                f"(NDCG@{sw.k}; minimised tasks: lower is better)")
     typer.echo(_table(shown.drop(columns=["pareto"] if not all_points else []).to_dict("records")))
+
+
+@app.command("health")
+def health_command(
+    artifacts: ArtifactsOpt,
+    fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
+    curves: Annotated[bool, typer.Option("--curves", help="With --format json: include the "
+                                         "learning and diagnostic curves.")] = False,
+) -> None:
+    """Is each model better than trivial? Metrics beside baselines, and warnings.
+
+    Every task's test metrics (AUC, log loss / RMSE, MAE; NDCG@K and GAUC of each user's
+    test exposures) beside the best trivial baseline on the same rows (the item's
+    historical rate or mean, the global one, random order), with bootstrap confidence
+    intervals over users for the metric and for the lift, then the health warnings
+    recorded at training (too few positives, constant scores, one-tree models, ...).
+    """
+    project = _load(artifacts)
+    health = project.health()
+    if fmt is TableJson.json:
+        typer.echo(json.dumps(health.to_dict(curves=curves), indent=2, allow_nan=False))
+    else:
+        typer.echo(_health_text(health))
 
 
 @import_app.command("movielens")

@@ -28,7 +28,9 @@ __all__ = [
     "parse_config",
 ]
 
-_STRICT = ConfigDict(extra="forbid", frozen=True)
+_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+"""Unknown keys are errors; numbers must be finite (``inf`` or ``nan`` would save a project
+that cannot be used)."""
 
 
 class DataConfig(BaseModel):
@@ -131,6 +133,11 @@ class FeaturesConfig(BaseModel):
     never as labelled training rows."""
     smoothing: float = Field(20.0, ge=0.0)
     """Pseudo-count that shrinks sparse rates toward the global rate."""
+    online: bool = True
+    """Online features: each labelled row, test rows included, sees every event strictly
+    before its own timestamp (a feature store updated as events arrive). ``false``
+    freezes test rows' features at the test cutoff. Candidate top-K always uses the
+    cutoff."""
 
 
 class BlendConfig(BaseModel):
@@ -160,25 +167,15 @@ class ProjectConfig(BaseModel):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             problems.append(f"task names must be unique, repeated: {', '.join(dupes)}")
-        for t in self.task:
-            if t.given is None:
-                continue
-            parent = next((p for p in self.task if p.name == t.given), None)
-            if parent is None:
-                hint = _did_you_mean(t.given, names)
-                problems.append(f"task '{t.name}': given = '{t.given}' is not a task{hint}")
-            elif parent.kind != "binary" or t.kind != "binary":
-                problems.append(
-                    f"task '{t.name}': a conditional task and its parent must both be binary, "
-                    f"got {t.kind} given {parent.kind}"
-                )
-            elif parent.given is not None:
-                problems.append(
-                    f"task '{t.name}': parent '{parent.name}' is itself conditional; "
-                    "chains of more than two tasks are not supported"
-                )
+        if all(t.weight == 0 for t in self.task):
+            problems.append(
+                "every task weight is 0, so the blend would rank nothing; "
+                "give at least one task a weight above 0"
+            )
+        if not dupes:  # with repeated names, given is ambiguous
+            problems += _given_problems(self.task)
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
     @property
@@ -190,6 +187,55 @@ class ProjectConfig(BaseModel):
 def _did_you_mean(word: str, options: list[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _given_problems(tasks: list[TaskConfig]) -> list[str]:
+    """Conditional tasks whose ``given`` is unknown, themselves, cyclic, non-binary or chained."""
+    by_name = {t.name: t for t in tasks}
+    problems: list[str] = []
+    cycles: set[tuple[str, ...]] = set()
+    for t in tasks:
+        if t.given is None:
+            continue
+        parent = by_name.get(t.given)
+        if t.given == t.name:
+            problems.append(
+                f"task '{t.name}': given = '{t.given}' names the task itself; "
+                "name its parent task or remove given"
+            )
+        elif parent is None:
+            hint = _did_you_mean(t.given, list(by_name))
+            problems.append(f"task '{t.name}': given = '{t.given}' is not a task{hint}")
+        elif (cycle := _cycle(t.name, by_name)) is not None:
+            start = cycle.index(min(cycle))
+            cycles.add(cycle[start:] + cycle[:start])
+        elif parent.kind != "binary" or t.kind != "binary":
+            problems.append(
+                f"task '{t.name}': a conditional task and its parent must both be binary, "
+                f"got {t.kind} given {parent.kind}"
+            )
+        elif parent.given is not None:
+            problems.append(
+                f"task '{t.name}': parent '{parent.name}' is itself conditional; "
+                "chains of more than two tasks are not supported"
+            )
+    for cycle in sorted(cycles):
+        loop = " -> ".join((*cycle, cycle[0]))
+        problems.append(
+            f"tasks {', '.join(repr(n) for n in cycle)}: their given settings form a cycle "
+            f"({loop}); remove given from one of them"
+        )
+    return problems
+
+
+def _cycle(name: str, by_name: dict[str, TaskConfig]) -> tuple[str, ...] | None:
+    """The names on the ``given`` loop through ``name``, or None if it reaches a root."""
+    path = [name]
+    current = by_name[name].given
+    while current is not None and current in by_name and current not in path:
+        path.append(current)
+        current = by_name[current].given
+    return tuple(path) if current == name and len(path) > 1 else None
 
 
 def _model_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -210,11 +256,42 @@ def _model_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return list(current.model_fields) if isinstance(current, type) else []
 
 
-def _format_errors(err: ValidationError, source: str) -> list[str]:
+def _where(loc: tuple[Any, ...], raw: Any) -> str:
+    """``split.test_fraction``; list items of a task named by the task (``task 'ctr'.weight``)."""
+    parts: list[str] = []
+    node = raw
+    for part in loc:
+        node = node[part] if isinstance(node, dict | list) and _has(node, part) else None
+        if isinstance(part, int):
+            name = node.get("name") if isinstance(node, dict) else None
+            if parts and isinstance(name, str):
+                parts[-1] += f" '{name}'" if len(name) <= 30 else f" '{name[:27]}...'"
+            elif parts:
+                parts[-1] += f"[{part + 1}]"
+            continue
+        parts.append(str(part))
+    return ".".join(parts)
+
+
+def _has(node: dict[Any, Any] | list[Any], part: Any) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(part, int) and 0 <= part < len(node)
+
+
+def _shown(value: Any) -> str:
+    """A short repr of a bad value; containers are not shown (the message names them)."""
+    if isinstance(value, str) and len(value) > 50:
+        return repr(value[:47] + "...")
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _format_errors(err: ValidationError, source: str, raw: Any = None) -> list[str]:
     lines = []
     for e in err.errors():
         loc = tuple(e["loc"])
-        where = ".".join(str(p) for p in loc if not isinstance(p, int)) or "(top level)"
+        where = _where(loc, raw) or "(top level)"
         if e["type"] == "extra_forbidden":
             hint = _did_you_mean(str(loc[-1]), _model_fields(ProjectConfig, loc))
             lines.append(f"{source}: unknown key '{where}'{hint}")
@@ -222,7 +299,11 @@ def _format_errors(err: ValidationError, source: str) -> list[str]:
             lines.append(f"{source}: missing required key '{where}'")
         else:
             msg = e["msg"].removeprefix("Value error, ")
-            lines.append(f"{source}: {where}: {msg} (got {e.get('input')!r})")
+            value = e.get("input")
+            got = "" if isinstance(value, dict | list) else f" (got {_shown(value)})"
+            prefix = f"{where}: " if loc else ""
+            for line in msg.splitlines():
+                lines.append(f"{source}: {prefix}{line[:1].lower()}{line[1:]}{got}")
     return lines
 
 
@@ -237,16 +318,36 @@ def parse_config(raw: dict[str, Any], source: str = "config.toml") -> ProjectCon
     try:
         return ProjectConfig.model_validate(raw)
     except ValidationError as err:
-        raise SchemaError(_format_errors(err, source)) from None
+        raise SchemaError(_format_errors(err, source, raw)) from None
 
 
 def load_config(path: str | Path) -> ProjectConfig:
-    """Read and check a ``config.toml`` file."""
+    """Read and check a ``config.toml`` file (UTF-8, a leading byte-order mark allowed).
+
+    Raises
+    ------
+    SchemaError
+        If the file is missing, a directory, not UTF-8, not TOML or breaks the schema.
+    """
     path = Path(path)
+    if path.is_dir():
+        inner = path / "config.toml"
+        hint = f"; did you mean {inner}?" if inner.is_file() else "; pass the config.toml file"
+        raise SchemaError(f"{path}: is a directory, not a config file{hint}")
     if not path.is_file():
         raise SchemaError(f"{path}: config file not found")
+    data = path.read_bytes()
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise SchemaError(
+            f"{path}: the file is not UTF-8 (byte 0x{data[err.start]:02x} at line {line}, "
+            f"column {column}); save it as UTF-8"
+        ) from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SchemaError(f"{path}: not valid TOML: {err}") from None
     return parse_config(raw, source=str(path))

@@ -9,7 +9,7 @@ dataset that meets the contract comes back, as an immutable :class:`Dataset`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from recsys._read import read_source, read_table
 from recsys.config import ProjectConfig, SplitConfig, load_config
 from recsys.errors import SchemaError
 from recsys.validate import SourceTable, check_tables
@@ -25,6 +26,7 @@ __all__ = [
     "WINDOWS",
     "Dataset",
     "assign_windows",
+    "history_end",
     "load_dataset",
     "read_table",
     "split_bounds",
@@ -33,9 +35,9 @@ __all__ = [
 WINDOWS: tuple[str, str, str] = ("train", "validation", "test")
 """Categories of the ``window`` column, oldest first."""
 
+log = logging.getLogger(__name__)
+
 _SORT = ["timestamp", "user_id", "item_id"]
-_PARQUET = (".parquet", ".pq")
-_SEPARATORS = {".csv": ",", ".csv.gz": ",", ".tsv": "\t", ".tsv.gz": "\t"}
 _ID_COLUMNS = ("user_id", "item_id")
 
 
@@ -69,6 +71,9 @@ class Dataset:
     """SHA-256 hex digest of the config file and every input file, in a fixed order."""
     context_columns: tuple[str, ...]
     """Context columns of the interactions, in file (or configured) order."""
+    warnings: tuple[str, ...] = ()
+    """What loading accepted but warned about (also logged), one line each: a file read
+    in a legacy encoding, duplicate exposures, candidates clamped to the catalogue."""
 
 
 def split_bounds(timestamps: pd.Series, split: SplitConfig) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -119,56 +124,6 @@ def assign_windows(
     return pd.Categorical.from_codes(codes, categories=list(WINDOWS))
 
 
-def read_table(
-    path: Path, *, name: str | None = None, text_columns: Collection[str] = ()
-) -> pd.DataFrame:
-    """Read a CSV (``.csv``, ``.csv.gz``, ``.tsv``, ``.tsv.gz``) or Parquet file.
-
-    Parameters
-    ----------
-    path : Path
-        The file; its suffix picks the reader.
-    name : str, optional
-        How messages name the file; default its file name.
-    text_columns : collection of str
-        CSV columns to read as text (so ids such as ``007`` keep their leading zeros);
-        absent ones are ignored.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The rows in file order, index 0..n-1.
-
-    Raises
-    ------
-    SchemaError
-        If the suffix is unknown, the file is missing or it cannot be parsed.
-    """
-    path = Path(path)
-    label = name or path.name
-    lower = path.name.lower()
-    sep = next((s for suffix, s in _SEPARATORS.items() if lower.endswith(suffix)), None)
-    if sep is None and not lower.endswith(_PARQUET):
-        raise SchemaError(
-            f"{label}: unknown file type; use .csv, .csv.gz, .tsv, .tsv.gz, .parquet or .pq"
-        )
-    if not path.is_file():
-        raise SchemaError(f"{label}: file not found (looked for {path})")
-    try:
-        if sep is None:
-            frame = pd.read_parquet(path)
-        else:
-            dtype = dict.fromkeys(text_columns, "str")
-            frame = pd.read_csv(path, sep=sep, engine="pyarrow", dtype=dtype)
-    except (OSError, ValueError, pa.ArrowException) as err:
-        detail = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        kind = "Parquet" if sep is None else "CSV"
-        raise SchemaError(f"{label}: cannot read the file as {kind}: {detail}") from None
-    if frame.index.name is not None or not isinstance(frame.index, pd.RangeIndex):
-        frame = frame.reset_index()  # a Parquet file written with an index (e.g. user_id)
-    return frame
-
-
 def load_dataset(config_path: str | Path) -> Dataset:
     """Load, validate and split the dataset described by ``config.toml``.
 
@@ -191,36 +146,48 @@ def load_dataset(config_path: str | Path) -> Dataset:
     config_path = Path(config_path)
     config = load_config(config_path)
     root = config_path.resolve().parent
-    sources, paths, problems = _read_sources(config, root)
+    notes: list[str] = []
+    sources, paths, problems = _read_sources(config, root, notes)
     checked = check_tables(config, *sources, source=config_path.name)
     problems.extend(checked.problems)
     frame = checked.interactions
-    bounds = None
-    if frame is not None and "timestamp" in frame and frame["timestamp"].notna().any():
-        bounds = split_bounds(frame["timestamp"], config.split)
-        problems.extend(_check_split(config, config.data.interactions, frame, *bounds))
-    problems = list(dict.fromkeys(problems))
-    if problems or frame is None or bounds is None:
-        raise SchemaError(problems or [f"{config.data.interactions}: no interactions to load"])
+    name = config.data.interactions
+    if problems or frame is None:  # the split checks below would only echo these problems
+        _log(notes)
+        raise SchemaError(list(dict.fromkeys(problems)) or [f"{name}: no interactions to load"])
+    bounds = split_bounds(frame["timestamp"], config.split)
+    problems = _check_split(config, name, frame, *bounds)
+    if problems:
+        _log(notes)
+        raise SchemaError(problems)
+    notes += _duplicate_exposures(name, frame)
     seen_users = frame["user_id"].cat.categories
     seen_items = frame["item_id"].cat.categories
     interactions = _finish_interactions(frame, checked.context_columns, *bounds)
-    title = config.data.item_title
+    items = _finish_entity(checked.items, seen_items, "item_id", config.data.item_title)
+    config = _clamp_candidates(config, len(items), config_path.name, notes)
+    _log(notes)
     return Dataset(
         config=config,
         root=root,
         interactions=interactions,
         users=_finish_entity(checked.users, seen_users, "user_id", None),
-        items=_finish_entity(checked.items, seen_items, "item_id", title),
+        items=items,
         val_start=bounds[0],
         test_start=bounds[1],
         fingerprint=_fingerprint([config_path, *paths]),
         context_columns=checked.context_columns,
+        warnings=tuple(notes),
     )
 
 
+def _log(notes: list[str]) -> None:
+    for note in notes:
+        log.warning("%s", note)
+
+
 def _read_sources(
-    config: ProjectConfig, root: Path
+    config: ProjectConfig, root: Path, notes: list[str]
 ) -> tuple[list[SourceTable | None], list[Path], list[str]]:
     """Read interactions, users and items; a missing or unreadable file is a problem."""
     tables: list[SourceTable | None] = []
@@ -233,12 +200,47 @@ def _read_sources(
             continue
         path = root / rel
         try:
-            tables.append(SourceTable(rel, read_table(path, name=rel, text_columns=_ID_COLUMNS)))
+            frame, found = read_source(path, name=rel, text_columns=_ID_COLUMNS)
+            tables.append(SourceTable(rel, frame))
+            notes.extend(found)
             paths.append(path)
         except SchemaError as err:
             problems.extend(err.problems)
             tables.append(None)
     return tables, paths, problems
+
+
+def _duplicate_exposures(name: str, frame: pd.DataFrame) -> list[str]:
+    """A warning if some rows repeat an earlier row's user, item and timestamp."""
+    keys = pd.DataFrame({
+        "u": frame["user_id"].cat.codes.to_numpy(),
+        "i": frame["item_id"].cat.codes.to_numpy(),
+        "t": frame["timestamp"].to_numpy("datetime64[ns]").view(np.int64),
+    })
+    rows = np.flatnonzero(keys.duplicated().to_numpy())
+    if not rows.size:
+        return []
+    n, shown = rows.size, ", ".join(str(r + 1) for r in rows[:3])
+    return [
+        f"{name}: {n} duplicate exposure{'s' if n != 1 else ''} (same user_id, item_id and "
+        f"timestamp as an earlier row), e.g. row{'s' if n != 1 else ''} {shown}; they count "
+        "as separate exposures: drop them if they are logging repeats"
+    ]
+
+
+def _clamp_candidates(
+    config: ProjectConfig, n_items: int, source: str, notes: list[str]
+) -> ProjectConfig:
+    """The config with ``candidates.per_user`` at most the catalogue size (with a warning)."""
+    per_user = config.candidates.per_user
+    if per_user <= n_items:
+        return config
+    notes.append(
+        f"{source}: candidates.per_user = {per_user} is more than the {n_items} items in the "
+        f"catalogue; using per_user = {n_items}"
+    )
+    candidates = config.candidates.model_copy(update={"per_user": n_items})
+    return config.model_copy(update={"candidates": candidates})
 
 
 def _check_split(
@@ -248,7 +250,8 @@ def _check_split(
     val_start: pd.Timestamp,
     test_start: pd.Timestamp,
 ) -> list[str]:
-    """Report empty windows and binary labels with one class in the training window."""
+    """Report empty windows, no labelled training rows (after the history period) and
+    binary labels with one class among them."""
     ts = frame["timestamp"]
     codes = np.array(assign_windows(ts, val_start, test_start).codes, dtype=np.int8)
     codes[ts.isna().to_numpy()] = -1
@@ -263,12 +266,24 @@ def _check_split(
                 f"(timestamps run from {tmin} to {tmax}); change split.{key} "
                 "or add interactions in that period"
             )
+    if problems:  # with an empty window, the class checks would only echo it
+        return problems
+    frac = config.features.history_fraction
+    start = history_end(tmin, val_start, frac)
+    train = (codes == 0) & (ts >= start).to_numpy()
+    span = f"[{start}, {val_start})"
+    if not train.any():
+        return [
+            f"{name}: column 'timestamp': no training rows to learn from in {span}, after the "
+            f"history period (features.history_fraction = {frac} keeps [{tmin}, {start}) "
+            "for history only); lower features.history_fraction or add interactions in "
+            "that period"
+        ]
     tasks = {t.name: t for t in config.tasks}
-    train = codes == 0
     for task in config.tasks:
         if task.kind != "binary" or task.label not in frame:
             continue
-        rows, among = train, "in the training window"
+        rows, among = train, "in the training rows"
         parent = tasks.get(task.given or "")
         if parent is not None and parent.label in frame:
             rows = train & (frame[parent.label].to_numpy() == 1)
@@ -279,9 +294,17 @@ def _check_split(
             found = f"only class {classes[0]}" if classes else "no labelled rows"
             problems.append(
                 f"{name}: column '{task.label}': binary task '{task.name}' has {found} "
-                f"{among} {spans[0]}; it needs both 0 and 1 to learn"
+                f"{among} {span}; it needs both 0 and 1 to learn"
             )
     return problems
+
+
+def history_end(tmin: pd.Timestamp, val_start: pd.Timestamp, fraction: float) -> pd.Timestamp:
+    """End of the history period: the first ``fraction`` of ``[tmin, val_start)``.
+
+    Rows before it only feed features; labelled training rows start there.
+    """
+    return pd.Timestamp(tmin + (val_start - tmin) * fraction)
 
 
 def _feature(values: pd.Series) -> pd.Series:

@@ -1,17 +1,28 @@
 """Evaluate a blend on the test window: per-task ranking quality, top-K hits, coverage,
-diversity, novelty; and sweep the weight simplex for the Pareto front."""
+diversity, novelty, each per-user metric with a user-bootstrap confidence interval and,
+where one applies, the best trivial baseline (`recsys.baselines`); and sweep the weight
+simplex for the Pareto front."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from recsys.baselines import (
+    MetricReport,
+    UserBootstrap,
+    item_baseline,
+    ranking_reports,
+    user_mean_report,
+)
 from recsys.blend import BlendWeights
+from recsys.health import ModelHealth
 from recsys.metrics import (
     RankingMetrics,
     TopKMetrics,
@@ -19,6 +30,7 @@ from recsys.metrics import (
     intra_list_diversity,
     novelty,
     pareto_mask,
+    ranking_by_group,
     ranking_metrics_many,
     simplex_grid,
     topk_hits,
@@ -26,7 +38,23 @@ from recsys.metrics import (
 from recsys.scoring import TestExposures
 from recsys.tasks import TaskSpec
 
+if TYPE_CHECKING:
+    from recsys.features import FeatureStore
+
 __all__ = ["EvalContext", "Evaluation", "Sweep", "evaluate_blend", "sweep_weights"]
+
+_NO_CATEGORY = "the dataset has no item category; set data.item_category in config.toml"
+_REASONS = {
+    "auc": "the test labels hold one class only",
+    "auc_given_parent": "the parent's test positives hold one class only",
+    "log_loss": "no test rows", "rmse": "no test rows", "mae": "no test rows",
+    "ndcg": "no test exposure has label > 0", "recall": "no test exposure has label > 0",
+    "mrr": "no test exposure has label > 0",
+    "gauc": "no user has both relevant (label > 0) and other test exposures",
+    "hit_rate": "no user has a test positive",
+    "diversity": "no top-K list holds two items", "novelty": "every top-K list is empty",
+}
+"""Why a metric is not available (null in JSON), by metric name without ``@K``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +69,22 @@ class EvalContext:
     item_category: NDArray[np.int64]
     item_popularity: NDArray[np.float64]
     model_metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    item_baseline: NDArray[np.float64] | None = None
+    """(n_tasks, n_test) the item's historical label rate or mean of each test exposure
+    (`recsys.baselines.item_baseline`); None: no ranking baselines."""
+    health: ModelHealth | None = None
+    """Model health recorded at training (None for projects trained without it)."""
+    has_category: bool = True
+    """False when the dataset has no item category (diversity is then not available)."""
+    bootstrap: UserBootstrap | None = None
+    """Resamples of the test users behind every interval (drawn once, seeded)."""
 
     @classmethod
-    def build(cls, tasks: tuple[TaskSpec, ...], test: TestExposures, n_users: int, n_items: int,
-              item_category: NDArray[np.int64], item_exposures: NDArray[np.float64],
-              model_metrics: Mapping[str, Mapping[str, float]]) -> EvalContext:
-        """Index each task's test positives by user."""
+    def build(cls, tasks: tuple[TaskSpec, ...], test: TestExposures, store: FeatureStore,
+              metrics: Mapping[str, Any]) -> EvalContext:
+        """Index each task's test positives by user, gather the item baselines and read the
+        stored model metrics and health (``manifest["metrics"]``)."""
+        n_users, n_items = len(store.user_ids), len(store.item_ids)
         pos = []
         for k in range(len(tasks)):
             hit = test.labels[k] > 0
@@ -54,10 +92,47 @@ class EvalContext:
             order = np.lexsort((i, u))
             indptr = np.searchsorted(u[order], np.arange(n_users + 1)).astype(np.int64)
             pos.append((indptr, i[order].astype(np.int64)))
-        popularity = item_exposures / max(float(item_exposures.sum()), 1.0)
+        exposures = store.item_totals[:, 0]
+        labels = list(store.layout.labels)
+        base = np.stack([item_baseline(store.item_totals, labels.index(t.label),
+                                       store.layout.smoothing)[0][test.items] for t in tasks])
+        health = metrics.get("health")
         return cls(tasks=tasks, test=test, positives=tuple(pos), n_items=n_items,
-                   item_category=item_category, item_popularity=popularity,
-                   model_metrics=model_metrics)
+                   item_category=store.item_category,
+                   item_popularity=exposures / max(float(exposures.sum()), 1.0),
+                   model_metrics=metrics.get("tasks", {}), item_baseline=base,
+                   health=ModelHealth.from_dict(health) if health is not None else None,
+                   has_category=store.layout.category is not None,
+                   bootstrap=UserBootstrap.draw(test.offsets))
+
+
+def _num(v: float) -> float | None:
+    return float(v) if math.isfinite(v) else None
+
+
+def _block(values: Mapping[str, float], reports: Sequence[MetricReport]) -> dict[str, Any]:
+    """Metric values with NaN as null plus a ``<metric>_reason``, then ``ci`` and
+    ``baseline`` objects for the metrics that have a report."""
+    by = {r.metric: r for r in reports}
+    out: dict[str, Any] = {}
+    ci: dict[str, Any] = {}
+    base: dict[str, Any] = {}
+    for name, v in values.items():
+        r = by.get(name)
+        if isinstance(v, float) and not math.isfinite(v):
+            out[name] = None
+            out[f"{name}_reason"] = (r.reason if r is not None and r.reason
+                                     else _REASONS.get(name.split("@")[0], "not defined"))
+        else:
+            out[name] = v
+        if r is None:
+            continue
+        ci[name] = [_num(r.ci_low), _num(r.ci_high)]
+        if r.baseline_name is not None:
+            base[name] = {"name": r.baseline_name, "value": _num(r.baseline_value),
+                          "lift": _num(r.lift),
+                          "lift_ci": [_num(r.lift_ci_low), _num(r.lift_ci_high)]}
+    return out | {"ci": ci, "baseline": base}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,27 +144,66 @@ class Evaluation:
     k: int
     ranking: Mapping[str, RankingMetrics]
     """Per task: each user's logged test exposures re-ranked by the blend, that task's
-    label as relevance (for a minimised task, lower is better)."""
+    label as relevance (for a minimised task, lower is better). MRR is NaN for tasks that
+    are not binary."""
     topk: Mapping[str, TopKMetrics]
     """Per task: the top-K over candidates against the user's test positives."""
     coverage: float
     diversity: float
+    """NaN when the dataset has no item category."""
     novelty: float
     models: Mapping[str, Mapping[str, float]]
     """Per-task model metrics (AUC, log loss / RMSE, MAE), independent of the weights."""
+    ranking_reports: Mapping[str, tuple[MetricReport, ...]] = field(default_factory=dict)
+    """Per task, `ranking`'s metrics with intervals and their item / random baselines
+    (for a minimised task lower is better, and its item baseline ranks the lowest
+    historical rate first)."""
+    topk_reports: Mapping[str, tuple[MetricReport, ...]] = field(default_factory=dict)
+    """Per task, `topk`'s rates with intervals (no baseline)."""
+    health: ModelHealth | None = None
+    """The model metrics' intervals and baselines, recorded at training."""
+    diversity_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The machine-readable form printed by ``recsys evaluate --format json``."""
+        """The machine-readable form printed by ``recsys evaluate --format json``.
+
+        Strict JSON: a metric that is not available is ``null`` with a sibling
+        ``<metric>_reason``; each task's block holds ``ci`` (``[low, high]`` per metric)
+        and ``baseline`` (``{name, value, lift, lift_ci}`` per metric that has one).
+        """
         k = self.k
-        return {
-            "weights": self.weights.as_dict(), "transform": self.transform, "k": k,
-            "tasks": {t: dict(m) for t, m in self.models.items()},
-            "ranking": {t: {f"ndcg@{k}": r.ndcg, f"recall@{k}": r.recall, "mrr": r.mrr,
-                            "gauc": r.gauc} for t, r in self.ranking.items()},
-            "topk": {t: {f"hit_rate@{k}": h.hit_rate, f"recall@{k}": h.recall,
-                         "users": h.n_users} for t, h in self.topk.items()},
-            "coverage": self.coverage, "diversity": self.diversity, "novelty": self.novelty,
-        }
+        health = self.health.reports if self.health is not None else ()
+        tasks = {t: _block(dict(m), [r for r in health if r.task == t])
+                 for t, m in self.models.items()}
+        ranking = {t: _block({f"ndcg@{k}": r.ndcg, f"recall@{k}": r.recall, "mrr": r.mrr,
+                              "gauc": r.gauc}, self.ranking_reports.get(t, ()))
+                   for t, r in self.ranking.items()}
+        topk = {t: _block({f"hit_rate@{k}": h.hit_rate, f"recall@{k}": h.recall},
+                          self.topk_reports.get(t, ())) | {"users": h.n_users}
+                for t, h in self.topk.items()}
+        out: dict[str, Any] = {"weights": self.weights.as_dict(), "transform": self.transform,
+                               "k": k, "tasks": tasks, "ranking": ranking, "topk": topk}
+        catalogue = {"coverage": self.coverage, "diversity": self.diversity,
+                     "novelty": self.novelty}
+        out |= {name: v for name, v in _block(catalogue, ()).items() if name not in
+                ("ci", "baseline")}
+        if self.diversity_reason is not None:
+            out["diversity"], out["diversity_reason"] = None, self.diversity_reason
+        return out
+
+
+def _topk_reports(ctx: EvalContext, hits: Mapping[str, TopKMetrics], boot: UserBootstrap,
+                  k: int) -> dict[str, tuple[MetricReport, ...]]:
+    users = ctx.test.users[ctx.test.offsets[:-1]]  # user code of each test group
+    names = [t.name for t in ctx.tasks]
+    out = {}
+    for t, h in hits.items():
+        n_pos = int((ctx.test.labels[names.index(t)] > 0).sum())
+        per_user = h.per_user[users] if h.per_user.shape[0] else np.full((users.size, 2), np.nan)
+        out[t] = tuple(user_mean_report(t, f"{m}@{k}", per_user[:, c], boot, n_pos,
+                                        _REASONS["hit_rate"])
+                       for c, m in enumerate(("hit_rate", "recall")))
+    return out
 
 
 def evaluate_blend(ctx: EvalContext, test_table: NDArray[np.float32], w_signed: NDArray,
@@ -100,17 +214,31 @@ def evaluate_blend(ctx: EvalContext, test_table: NDArray[np.float32], w_signed: 
     ``test_table`` holds the transformed task scores of the test exposures (n_tasks, n);
     ``top`` the top-K item codes of every user at these weights.
     """
+    test = ctx.test
     blended = np.tensordot(np.asarray(w_signed, dtype=np.float64),
                            test_table.astype(np.float64), axes=1)
-    ranks = ranking_metrics_many(ctx.test.offsets, blended, ctx.test.labels, k)
+    ranks = ranking_metrics_many(test.offsets, blended, test.labels, k)
+    ranks = [r if t.kind == "binary" else replace(r, mrr=math.nan)
+             for r, t in zip(ranks, ctx.tasks, strict=True)]
     names = [t.name for t in ctx.tasks]
     hits = {t.name: topk_hits(top, *ctx.positives[j])
             for j, t in enumerate(ctx.tasks) if t.direction == "maximize"}
+    boot = ctx.bootstrap if ctx.bootstrap is not None else UserBootstrap.draw(test.offsets)
+    reports: dict[str, tuple[MetricReport, ...]] = {}
+    if ctx.item_baseline is not None:
+        groups = ranking_by_group(test.offsets, blended, test.labels, k)
+        for j, t in enumerate(ctx.tasks):  # a minimised task's baseline: lowest rate first
+            item = ranking_by_group(test.offsets, t.sign * ctx.item_baseline[j],
+                                    test.labels[j:j + 1], k)[0]
+            reports[t.name] = tuple(ranking_reports(t, groups[j], item, test.labels[j], boot,
+                                                    k, higher_is_better=t.sign > 0))
+    diversity = intra_list_diversity(top, ctx.item_category) if ctx.has_category else math.nan
     return Evaluation(
         weights=weights, transform=transform, k=k, ranking=dict(zip(names, ranks, strict=True)),
-        topk=hits, coverage=catalogue_coverage(top, ctx.n_items),
-        diversity=intra_list_diversity(top, ctx.item_category),
+        topk=hits, coverage=catalogue_coverage(top, ctx.n_items), diversity=diversity,
         novelty=novelty(top, ctx.item_popularity), models=ctx.model_metrics,
+        ranking_reports=reports, topk_reports=_topk_reports(ctx, hits, boot, k),
+        health=ctx.health, diversity_reason=None if ctx.has_category else _NO_CATEGORY,
     )
 
 
@@ -136,11 +264,17 @@ class Sweep:
         df["pareto"] = self.pareto
         return df
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (one record per point)."""
+    def to_dict(self, *, pareto_only: bool = False) -> dict[str, Any]:
+        """JSON-ready form (one record per point; only the Pareto-efficient ones with
+        ``pareto_only``). NDCG that is not defined is ``null``."""
+        frame = self.to_frame()
+        if pareto_only:
+            frame = frame[frame["pareto"]]
+        points = [{c: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                   for c, v in rec.items()} for rec in frame.to_dict(orient="records")]
         return {"k": self.k, "transform": self.transform, "tasks": list(self.tasks),
-                "maximize": list(self.maximize),
-                "points": self.to_frame().to_dict(orient="records")}
+                "maximize": list(self.maximize), "n_points": len(self.weights),
+                "n_pareto": int(self.pareto.sum()), "points": points}
 
 
 def sweep_weights(ctx: EvalContext, test_table: NDArray[np.float32], steps: int, transform: str,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
@@ -23,12 +23,14 @@ from recsys._metrics_kernels import (
     _ranking_kernel,
     _sort_keys,
     _topk_kernel,
+    _weighted_auc_kernel,
 )
 
 __all__ = [
-    "BinaryMetrics", "RankingMetrics", "RegressionMetrics", "TopKMetrics", "binary_metrics",
-    "catalogue_coverage", "intra_list_diversity", "novelty", "pareto_mask", "ranking_metrics",
-    "ranking_metrics_many", "regression_metrics", "simplex_grid", "topk_hits",
+    "BinaryMetrics", "GroupRanking", "RankingMetrics", "RegressionMetrics", "TopKMetrics",
+    "binary_metrics", "catalogue_coverage", "intra_list_diversity", "novelty", "pareto_mask",
+    "ranking_by_group", "ranking_metrics", "ranking_metrics_many", "regression_metrics",
+    "simplex_grid", "topk_hits", "weighted_auc",
 ]  # fmt: skip
 
 _MAX_GRID_ROWS = 1_000_000
@@ -85,6 +87,10 @@ class TopKMetrics:
     """Mean of distinct positives in the list / distinct positives of the user."""
     n_users: int
     """Number of users with at least one positive; the others are excluded."""
+    per_user: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 2)), repr=False,
+                                          compare=False)
+    """(n_users_total, 2): each user's hit (0/1) and recall, NaN for users without
+    positives (the terms the rates average)."""
 
 
 def _vector(x: ArrayLike, name: str, dtype: type[np.generic]) -> NDArray:
@@ -130,6 +136,26 @@ def _check_topk(topk: ArrayLike, n_items: int | None = None) -> NDArray[np.int64
     return arr
 
 
+def _ranking_inputs(offsets: NDArray[np.int64], scores: NDArray[np.floating],
+                    relevances: NDArray[np.floating], k: int
+                    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64],
+                               NDArray[np.float64], int]:
+    """Checked kernel inputs: offsets, sort keys, relevances, discounts, largest group."""
+    k = operator.index(k)
+    if k < 1:
+        raise ValueError(f"k: must be >= 1, got {k}")
+    s = _vector(scores, "scores", np.float64)
+    rels = np.ascontiguousarray(relevances, dtype=np.float64)
+    if rels.ndim != 2 or rels.shape[1] != s.shape[0]:
+        raise ValueError(f"relevances: expected shape (n_tasks, {s.size}), got {rels.shape}")
+    if not (rels >= 0).all():
+        raise ValueError("relevances: must be non-negative and not NaN; clip or fill them")
+    offs = _check_indptr(offsets, s.shape[0], "offsets")
+    max_size = int(np.diff(offs).max(initial=0))
+    disc = 1.0 / np.log2(np.arange(2, min(k, max_size) + 2, dtype=np.float64))
+    return offs, _sort_keys(s), rels, disc, max_size
+
+
 def ranking_metrics_many(offsets: NDArray[np.int64], scores: NDArray[np.floating],
                          relevances: NDArray[np.floating], k: int) -> list[RankingMetrics]:
     """Evaluate one ranking against several relevance arrays, sorting each group once.
@@ -150,23 +176,97 @@ def ranking_metrics_many(offsets: NDArray[np.int64], scores: NDArray[np.floating
     list of RankingMetrics
         One per row of ``relevances``.
     """
-    k = operator.index(k)
-    if k < 1:
-        raise ValueError(f"k: must be >= 1, got {k}")
-    s = _vector(scores, "scores", np.float64)
-    rels = np.ascontiguousarray(relevances, dtype=np.float64)
-    if rels.ndim != 2 or rels.shape[1] != s.shape[0]:
-        raise ValueError(f"relevances: expected shape (n_tasks, {s.size}), got {rels.shape}")
-    if not (rels >= 0).all():
-        raise ValueError("relevances: must be non-negative and not NaN; clip or fill them")
-    offs = _check_indptr(offsets, s.shape[0], "offsets")
-    max_size = int(np.diff(offs).max(initial=0))
-    disc = 1.0 / np.log2(np.arange(2, min(k, max_size) + 2, dtype=np.float64))
-    acc = _ranking_kernel(offs, _sort_keys(s), rels, disc, max_size)
+    offs, key, rels, disc, max_size = _ranking_inputs(offsets, scores, relevances, k)
+    acc = _ranking_kernel(offs, key, rels, disc, max_size, False)[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
         means, gauc = acc[:, :3] / acc[:, 3:4], acc[:, 4] / acc[:, 5]
     return [RankingMetrics(ndcg=float(m[0]), recall=float(m[1]), mrr=float(m[2]), gauc=float(a))
             for m, a in zip(means, gauc, strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRanking:
+    """Each group's terms of `RankingMetrics` (for per-user views and bootstraps)."""
+
+    ndcg: NDArray[np.float64]
+    """(n_groups,) NDCG@k; NaN where the group has no row of relevance > 0."""
+    recall: NDArray[np.float64]
+    """(n_groups,) recall@k; NaN where ``ndcg`` is."""
+    mrr: NDArray[np.float64]
+    """(n_groups,) reciprocal rank of the first relevant row; NaN where ``ndcg`` is."""
+    auc: NDArray[np.float64]
+    """(n_groups,) AUC; NaN unless the group holds both classes."""
+    size: NDArray[np.int64]
+    """(n_groups,) rows per group: GAUC weighs each group's AUC by it."""
+
+
+def ranking_by_group(offsets: NDArray[np.int64], scores: NDArray[np.floating],
+                     relevances: NDArray[np.floating], k: int) -> list[GroupRanking]:
+    """Per-group ranking metrics; their means are `ranking_metrics_many`'s results.
+
+    Parameters
+    ----------
+    offsets, scores, relevances, k
+        As in `ranking_metrics_many`.
+
+    Returns
+    -------
+    list of GroupRanking
+        One per row of ``relevances``.
+    """
+    offs, key, rels, disc, max_size = _ranking_inputs(offsets, scores, relevances, k)
+    acc = _ranking_kernel(offs, key, rels, disc, max_size, True)
+    size = np.diff(offs)
+    out = []
+    for a in acc:
+        rel = a[:, 3] > 0
+        both = a[:, 5] > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            auc = np.where(both, a[:, 4] / np.where(both, a[:, 5], 1.0), np.nan)
+        out.append(GroupRanking(ndcg=np.where(rel, a[:, 0], np.nan),
+                                recall=np.where(rel, a[:, 1], np.nan),
+                                mrr=np.where(rel, a[:, 2], np.nan), auc=auc, size=size))
+    return out
+
+
+def weighted_auc(y: ArrayLike, scores: ArrayLike, groups: ArrayLike,
+                 weights: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Pooled ROC AUC with each row weighted by its group's weight, for many weightings.
+
+    With bootstrap counts of users as ``weights`` this is the AUC of each resample of
+    users, computed without copying rows (one sort serves every resample).
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Labels; > 0 counts as positive.
+    scores : array-like of shape (n,)
+        Higher is more positive; ties count 1/2; NaN ranks lowest.
+    groups : array-like of int, shape (n,)
+        Group code of each row, in ``[0, n_groups)``.
+    weights : ndarray of float, shape (n_weightings, n_groups)
+        Weight of each group in each weighting.
+
+    Returns
+    -------
+    ndarray of float, shape (n_weightings,)
+        NaN where a weighting leaves no positive or no negative weight.
+    """
+    yy = _vector(y, "y", np.float64)
+    key = _sort_keys(_vector(scores, "scores", np.float64))
+    grp = _vector(groups, "groups", np.int64)
+    w = np.ascontiguousarray(weights, dtype=np.float64)
+    if not (yy.size == key.size == grp.size):
+        raise ValueError(f"y, scores and groups: lengths differ, {yy.size}, {key.size}, "
+                         f"{grp.size}")
+    if w.ndim != 2 or (grp.size and (grp.min() < 0 or grp.max() >= w.shape[1])):
+        raise ValueError(f"weights: expected shape (n_weightings, n_groups > max group code), "
+                         f"got {w.shape}")
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]) if sk.size else sk
+    return _weighted_auc_kernel(np.r_[starts, sk.size].astype(np.int64), yy[order] > 0,
+                                grp[order], w)
 
 
 def ranking_metrics(offsets: NDArray[np.int64], scores: NDArray[np.floating],
@@ -264,10 +364,12 @@ def topk_hits(topk: NDArray[np.integer], pos_indptr: NDArray[np.int64],
         raise ValueError(f"pos_indptr: expected n_users + 1 = {tk.shape[0] + 1} entries, "
                          f"got {indptr.size}")
     n_items = int(max(tk.max(initial=-1), items.max(initial=-1))) + 1
-    n_users, n_hit, recall = _topk_kernel(tk, indptr, items, n_items)
+    per_user = np.empty((tk.shape[0], 2))
+    n_users, n_hit, recall = _topk_kernel(tk, indptr, items, n_items, per_user)
     if n_users == 0:
-        return TopKMetrics(hit_rate=np.nan, recall=np.nan, n_users=0)
-    return TopKMetrics(hit_rate=n_hit / n_users, recall=recall / n_users, n_users=int(n_users))
+        return TopKMetrics(hit_rate=np.nan, recall=np.nan, n_users=0, per_user=per_user)
+    return TopKMetrics(hit_rate=n_hit / n_users, recall=recall / n_users, n_users=int(n_users),
+                       per_user=per_user)
 
 
 def catalogue_coverage(topk: NDArray[np.integer], n_items: int) -> float:

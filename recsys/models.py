@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Literal, Self
 
 import lightgbm as lgb
 import numpy as np
+from lightgbm.callback import CallbackEnv
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
@@ -38,6 +40,19 @@ def group_sizes(group_codes: NDArray[np.integer]) -> NDArray[np.int64]:
         return np.zeros(0, dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     return np.diff(np.r_[starts, codes.size]).astype(np.int64)
+
+
+def _train_loss_recorder(out: dict[str, list[float]]) -> Callable[[CallbackEnv], None]:
+    """A LightGBM callback appending the training metrics of every iteration to ``out``.
+
+    It reads the booster's own training scores (no prediction pass, unlike putting the
+    training set in ``eval_set``, which the classifier's label encoding copies), and early
+    stopping never sees it.
+    """
+    def record(env: CallbackEnv) -> None:
+        for _, metric, value, _ in env.model.eval_train():
+            out.setdefault(metric, []).append(float(value))
+    return record
 
 
 class TaskModel(BaseEstimator):  # type: ignore[misc]
@@ -170,6 +185,8 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
             kw["eval_at"] = [10]
         if self.objective == "binary":
             y = y.astype(np.int64)
+        train_curve: dict[str, list[float]] = {}
+        kw["callbacks"] = [_train_loss_recorder(train_curve)]
         if eval_set is not None and len(eval_set[1]) > 0:
             Xv = np.asarray(eval_set[0], dtype=np.float32)
             yv = np.asarray(eval_set[1], dtype=np.float64)
@@ -177,14 +194,21 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
                 yv = yv.astype(np.int64)
             kw["eval_X"] = (Xv,)
             kw["eval_y"] = (yv,)
+            kw["eval_names"] = ["validation"]
             if self.objective == "lambdarank":
                 kw["eval_group"] = [eval_group]
-            kw["callbacks"] = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
+            kw["callbacks"].append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         est.fit(X, y, **kw)
         self.booster_: lgb.Booster = est.booster_
         self.feature_names_: list[str] = list(names)
         self.n_features_in_: int = X.shape[1]
         self.best_iteration_: int = int(est.best_iteration_ or est.booster_.num_trees())
+        self.evals_result_: dict[str, dict[str, list[float]]] = {
+            "train": train_curve, **{name: {m: [float(v) for v in vals]
+                                            for m, vals in metrics.items()}
+                                     for name, metrics in est.evals_result_.items()}}
+        """Per data set (``train``, ``validation``) and metric, the value at each iteration
+        (the learning curves)."""
         log.info("task %s: %d trees", self.name, self.best_iteration_)
         return self
 

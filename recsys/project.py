@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ from recsys.blend import BlendWeights, TransformKind, top_k
 from recsys.errors import BlendError, SchemaError
 from recsys.evaluate import EvalContext, Evaluation, Sweep, evaluate_blend, sweep_weights
 from recsys.features import FeatureFrame
+from recsys.health import ModelHealth, model_health
+from recsys.projectlog import ProjectLog
 from recsys.tasks import TaskSpec, log_sigmoid, task_score
 
 __all__ = ["Project", "RankedItem", "RankedList", "WeightsLike"]
@@ -93,10 +95,8 @@ class Project:
         self._titles = np.empty(len(ids), dtype=object)
         self._titles[order] = titles
         store = artifacts.store
-        self.eval_context = EvalContext.build(
-            self.tasks, sc.test, len(store.user_ids), len(store.item_ids),
-            store.item_category, store.item_totals[:, 0],
-            artifacts.manifest["metrics"]["tasks"])
+        self.eval_context = EvalContext.build(self.tasks, sc.test, store,
+                                              artifacts.manifest["metrics"])
 
     @classmethod
     def load(cls, path: str | Path) -> Project:
@@ -159,6 +159,10 @@ class Project:
         """Every user id."""
         return self.artifacts.store.user_ids
 
+    def item_ids(self) -> pd.Index:
+        """Every item id (position = item code)."""
+        return self.artifacts.store.item_ids
+
     def user_code(self, user_id: object) -> int:
         """Row code of a user id, or :class:`SchemaError` with a hint."""
         code = int(self.artifacts.store.user_codes([str(user_id)])[0])
@@ -216,14 +220,24 @@ class Project:
         return items.astype(np.int32), scores
 
     def recommend(self, user_id: object, weights: WeightsLike = None, k: int | None = None,
-                  transform: str | None = None) -> RankedList:
-        """The user's top-K candidates under the blend."""
+                  transform: str | None = None, *,
+                  exclude_items: Collection[str] = ()) -> RankedList:
+        """The user's top-K candidates under the blend.
+
+        ``exclude_items`` are item ids never to list (e.g. the analyst's flags in force:
+        ``project.log().flags().excluded_for(user_id)``); the list fills up from the next
+        candidates.
+        """
         u = self.user_code(user_id)
         kind = self._kind(transform)
         w = self.weights(weights)
         table = self.transformed_table(kind)[:, u : u + 1, :]
-        cols, scores = top_k(table, self.signed_vector(w), k or self.default_k(),
-                             valid=self.artifacts.scores.cand_items[u : u + 1] >= 0)
+        valid = self.artifacts.scores.cand_items[u : u + 1] >= 0
+        if exclude_items:
+            codes = self.artifacts.store.item_codes([str(i) for i in exclude_items])
+            valid = valid & ~np.isin(self.artifacts.scores.cand_items[u : u + 1],
+                                     codes[codes >= 0])
+        cols, scores = top_k(table, self.signed_vector(w), k or self.default_k(), valid=valid)
         cand = self.artifacts.scores.cand_items[u]
         raw = self._raw[False][:, u, :]
         preds = self.predictions(raw)
@@ -240,6 +254,10 @@ class Project:
                 predictions={t.name: float(preds[j, c]) for j, t in enumerate(self.tasks)},
             ))
         return RankedList(user_id=str(user_id), weights=w, transform=kind, items=tuple(items))
+
+    def log(self) -> ProjectLog:
+        """The project's log of feedback flags and runs (``<name>.log.sqlite`` beside it)."""
+        return ProjectLog.of(self.root)
 
     def features_for(self, user_id: object, item_ids: list[str]) -> FeatureFrame:
         """Features of (user, item) pairs as of the test cutoff."""
@@ -268,6 +286,11 @@ class Project:
         kind = self._kind(transform)
         return sweep_weights(self.eval_context, self.test_table(kind), steps, kind,
                              k or self.default_k())
+
+    def health(self) -> ModelHealth:
+        """Model health recorded at training: metrics beside baselines with confidence
+        intervals, warnings, learning and diagnostic curves (see :mod:`recsys.health`)."""
+        return model_health(self)
 
     def user_history(self, user_id: object, n: int = 20) -> pd.DataFrame:
         """The user's most recent exposures before the test window, newest first."""

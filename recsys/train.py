@@ -12,15 +12,17 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from recsys.baselines import natural_prediction
 from recsys.blend import fit_transform
 from recsys.candidates import CandidateSet, candidate_recall, generate_candidates
 from recsys.config import ProjectConfig
 from recsys.data import Dataset, load_dataset
 from recsys.features import BuiltFeatures, FeatureStore, build_features
+from recsys.health import FitSummary, LearningCurve, PriorTotals, assess_models
 from recsys.metrics import binary_metrics, ranking_metrics, regression_metrics
 from recsys.models import TaskModel, group_sizes
 from recsys.scoring import ScoreTable, TestExposures
-from recsys.tasks import TaskSpec, log_sigmoid, task_score, task_specs
+from recsys.tasks import TaskSpec, task_score, task_specs
 
 __all__ = ["Progress", "TrainedProject", "fit_task_models", "train"]
 
@@ -55,14 +57,22 @@ def _model_params(cfg: ProjectConfig, task: TaskSpec) -> dict[str, Any]:
     return params
 
 
+def _task_windows(task: TaskSpec, cfg: ProjectConfig, ds: Dataset, train: NDArray[np.bool_],
+                  val: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """The training and validation rows of one task (a conditional task: its parent's
+    positives only)."""
+    if task.given is None:
+        return train, val
+    parent = next(t for t in cfg.tasks if t.name == task.given)
+    scope = ds.interactions[parent.label].to_numpy() > 0
+    return train & scope, val & scope
+
+
 def _fit_one(task: TaskSpec, cfg: ProjectConfig, built: BuiltFeatures, ds: Dataset,
              train: NDArray[np.bool_], val: NDArray[np.bool_]) -> TaskModel:
     inter = ds.interactions
     y_all = inter[task.label].to_numpy(dtype=np.float64)
-    if task.given is not None:
-        parent = next(t for t in cfg.tasks if t.name == task.given)
-        scope = inter[parent.label].to_numpy() > 0
-        train, val = train & scope, val & scope
+    train, val = _task_windows(task, cfg, ds, train, val)
     X = built.rows.X
     kw: dict[str, Any] = {}
     tr, va = np.flatnonzero(train), np.flatnonzero(val)
@@ -83,13 +93,32 @@ def _fit_one(task: TaskSpec, cfg: ProjectConfig, built: BuiltFeatures, ds: Datas
                      categorical_features=built.rows.categorical_indices(), **kw)
 
 
+def _fit_windows(ds: Dataset, built: BuiltFeatures) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Labelled training rows (after the history-only period) and validation rows."""
+    win = ds.interactions["window"].to_numpy()
+    ts = ds.interactions["timestamp"].to_numpy()
+    return (win == "train") & (ts >= built.history_end.to_datetime64()), win == "validation"
+
+
+def _fit_summaries(ds: Dataset, built: BuiltFeatures, tasks: tuple[TaskSpec, ...],
+                   models: dict[str, TaskModel]) -> dict[str, FitSummary]:
+    """Trees, window rows and learning curve of every task's model."""
+    train, val = _fit_windows(ds, built)
+    out = {}
+    for t in tasks:
+        tr, va = _task_windows(t, ds.config, ds, train, val)
+        m = models[t.name]
+        out[t.name] = FitSummary(
+            trees=m.best_iteration_, rows={"train": int(tr.sum()), "validation": int(va.sum())},
+            curve=LearningCurve.from_evals(t.name, getattr(m, "evals_result_", {}),
+                                           m.best_iteration_))
+    return out
+
+
 def fit_task_models(ds: Dataset, built: BuiltFeatures, tasks: tuple[TaskSpec, ...],
                     progress: Progress, start: float, span: float) -> dict[str, TaskModel]:
     """One LightGBM model per task, early-stopped on the validation window."""
-    win = ds.interactions["window"].to_numpy()
-    ts = ds.interactions["timestamp"].to_numpy()
-    train = (win == "train") & (ts >= built.history_end.to_datetime64())
-    val = win == "validation"
+    train, val = _fit_windows(ds, built)
     models: dict[str, TaskModel] = {}
     for k, task in enumerate(tasks):
         progress(f"training model '{task.name}' ({task.kind})", start + span * k / len(tasks))
@@ -128,27 +157,27 @@ def _test_exposures(ds: Dataset, store: FeatureStore, tasks: tuple[TaskSpec, ...
 
 
 def _task_metrics(tasks: tuple[TaskSpec, ...], test: TestExposures,
-                  margins: dict[str, NDArray[np.float32]]) -> dict[str, dict[str, float]]:
+                  margins: dict[str, NDArray[np.float32]], cutoff: int
+                  ) -> dict[str, dict[str, float]]:
+    """Plain per-task model metrics (``metrics["tasks"]``; with intervals and baselines in
+    ``metrics["health"]``)."""
     out: dict[str, dict[str, float]] = {}
     for k, t in enumerate(tasks):
         y = test.labels[k]
         if t.kind == "binary":
+            space = binary_metrics(y, natural_prediction(t, task_score(t, margins)))
+            out[t.name] = {"auc": space.auc, "log_loss": space.log_loss}
             if t.given is not None:
                 p = test.labels[[x.name for x in tasks].index(t.given)] > 0
                 own = binary_metrics(y[p], 1 / (1 + np.exp(-margins[t.name][p].astype(float))))
-                space = binary_metrics(y, np.exp(task_score(t, margins)))
-                out[t.name] = {"auc": space.auc, "log_loss": space.log_loss,
-                               "auc_given_parent": own.auc, "positive_rate": space.positive_rate}
-            else:
-                m = binary_metrics(y, np.exp(log_sigmoid(margins[t.name])))
-                out[t.name] = {"auc": m.auc, "log_loss": m.log_loss,
-                               "positive_rate": m.positive_rate}
+                out[t.name]["auc_given_parent"] = own.auc
+            out[t.name]["positive_rate"] = space.positive_rate
         elif t.kind == "regression":
             r = regression_metrics(y, margins[t.name])
             out[t.name] = {"rmse": r.rmse, "mae": r.mae, "mean": float(np.mean(y))}
         else:
-            r2 = ranking_metrics(test.offsets, margins[t.name], y, 10)
-            out[t.name] = {"ndcg@10": r2.ndcg, "mrr": r2.mrr}
+            r2 = ranking_metrics(test.offsets, margins[t.name], y, cutoff)
+            out[t.name] = {f"ndcg@{cutoff}": r2.ndcg, "gauc": r2.gauc}
     return out
 
 
@@ -217,7 +246,12 @@ def train(config_path: str | Path, *, progress: Progress | None = None) -> Train
     recall = candidate_recall(cands, store.user_codes(inter["user_id"].to_numpy()[pos]),
                               store.item_codes(inter["item_id"].to_numpy()[pos]),
                               len(store.item_ids))
-    metrics = {"tasks": _task_metrics(tasks, test, test_margins), "candidate_recall": recall,
-               "trees": {n: models[n].best_iteration_ for n in names}}
+    say("checking model health: baselines, confidence intervals, warnings", 0.97)
+    health = assess_models(tasks, test, PriorTotals.from_store(store), ds.config.blend.k,
+                           _fit_summaries(ds, built, tasks, models))
+    metrics = {"tasks": _task_metrics(tasks, test, test_margins, ds.config.blend.k),
+               "candidate_recall": recall,
+               "trees": {n: models[n].best_iteration_ for n in names},
+               "health": health.to_dict()}
     return TrainedProject(dataset=ds, features=built, candidates=cands, models=models,
                           scores=scores, metrics=metrics, test_rows=rows)

@@ -5,7 +5,8 @@ Each problem is one line naming the file, the column and up to three example row
 vectorised, so millions of rows take seconds. The id, timestamp and label columns are
 converted on the way (ids to ``str``, timestamps to naive ``datetime64[ns]``, labels to
 ``float64``) and handed back, so :func:`recsys.data.load_dataset` parses them only once.
-Checks that need the time split (empty windows, one-class training labels) live in
+Conversions live in :mod:`recsys._convert`; checks that need the time split (empty
+windows, no labelled training rows, one-class training labels) live in
 :mod:`recsys.data`.
 """
 
@@ -17,14 +18,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recsys._convert import NS_MAX, NS_MIN, Times, to_floats, to_ids, to_timestamps, unit_hint
 from recsys.config import ProjectConfig, TaskConfig
 
 __all__ = ["CheckedTables", "SourceTable", "check_tables", "validate_tables"]
 
 _CORE = ("user_id", "item_id", "timestamp")
 _RESERVED = "window"
-_NS_MIN, _NS_MAX = pd.Timestamp.min, pd.Timestamp.max
 _TIME_HINT = "expected a datetime, unix seconds or ISO-8601 text"
+_F32_LIMIT = 1e38
+"""Largest magnitude accepted in a label or numeric attribute: features are float32
+(max 3.4e38), and a difference of two such values must stay finite."""
+_RANGE_RULE = "is beyond the float32 range the models use (|value| <= 1e+38)"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -117,6 +122,8 @@ def _short(value: object) -> str:
         return repr(float(value))
     if value is None or value is pd.NA or value is pd.NaT:
         return "null"
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return str(pd.Timestamp(value))
     text = repr(value.item() if isinstance(value, np.generic) else value)
     return text if len(text) <= 30 else text[:27] + "..."
 
@@ -148,69 +155,30 @@ def _missing(name: str, column: str, role: str, columns: list[str]) -> str:
     return f"{name}: column '{column}' ({role}) is missing{hint}; the file has: {shown}"
 
 
-# --- conversions ---------------------------------------------------------------------
+# --- time checks -------------------------------------------------------------------
 
 
-def _ids(raw: pd.Series) -> pd.Categorical:
-    """Ids as a categorical over sorted ``str`` ids; null or empty ids get code -1.
-
-    Only the distinct values are converted to text (integral floats without ``.0``), so
-    integer ids cost one integer factorisation.
-    """
-    codes, uniques = pd.factorize(raw)
-    distinct = pd.Series(uniques)
-    if isinstance(distinct.dtype, pd.CategoricalDtype):
-        distinct = distinct.astype(object)
-    if pd.api.types.is_float_dtype(distinct.dtype):
-        v = distinct.to_numpy(dtype="float64", na_value=np.nan)
-        if bool(np.all(v == np.round(v))):
-            distinct = distinct.astype("Int64")
-    text = distinct.astype("str")
-    integral = text.str.fullmatch(r"-?\d+(\.0+)?")
-    if bool(integral.all()) and bool(text.str.contains(".", regex=False).any()):
-        text = text.str.replace(r"\.0+$", "", regex=True)  # "101.0" in a CSV reads as 101
-    text_codes, categories = pd.factorize(text.mask(text == ""), sort=True)
-    codes = np.where(codes < 0, -1, text_codes[codes])
-    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype="str"))
-
-
-def _from_unix(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, unit="s", errors="coerce")
-
-
-def _timestamps(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Naive ``datetime64[ns]`` (UTC for zone-aware input) and the mask of failures."""
-    dtype = raw.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        t = raw.dt.tz_convert("UTC").dt.tz_localize(None)
-    elif pd.api.types.is_datetime64_dtype(dtype):
-        t = raw
-    elif pd.api.types.is_bool_dtype(dtype):
-        t = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-    elif pd.api.types.is_numeric_dtype(dtype):
-        t = _from_unix(raw)
-    else:
-        text = raw.astype("str")
-        sample = pd.to_numeric(text.dropna().head(1000), errors="coerce")
-        if sample.notna().mean() > 0.5:
-            t = _from_unix(pd.to_numeric(text, errors="coerce"))
-        else:
-            t = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
-            t = t.dt.tz_localize(None)
-    bad = t.isna().to_numpy()
-    if t.dtype != "datetime64[ns]":  # coarser units reach beyond the datetime64[ns] range
-        bad = bad | ((t < _NS_MIN) | (t > _NS_MAX)).to_numpy()
-        t = t.mask(bad).astype("datetime64[ns]")
-    return t, bad
-
-
-def _floats(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Labels as float64 and the mask of non-numeric values."""
-    if pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype):
-        return raw.to_numpy(dtype="float64", na_value=np.nan), np.zeros(len(raw), bool)
-    num = pd.to_numeric(raw.astype(object), errors="coerce")
-    values = num.to_numpy(dtype="float64", na_value=np.nan)
-    return values, np.isnan(values) & raw.notna().to_numpy()
+def _check_times(name: str, raw: pd.Series, times: Times, problems: list[str]) -> None:
+    where = f"{name}: column 'timestamp'"
+    if times.unparseable.any():
+        problems.append(
+            f"{where}: cannot parse timestamps ({_TIME_HINT}) {_where(times.unparseable, raw)}"
+        )
+    for mask, side in ((times.late, f"after {NS_MAX:%Y-%m-%d}"),
+                       (times.early, f"before {NS_MIN:%Y-%m-%d}")):
+        if mask.any():
+            problems.append(
+                f"{where}: timestamps out of range ({side}) {_where(mask, raw)}; "
+                f"{unit_hint(times.numbers, mask)}correct or remove those rows"
+            )
+    limit = pd.Timestamp.now(tz="UTC").tz_localize(None) + pd.Timedelta(days=1)
+    future = (times.values > limit).to_numpy()
+    if future.any():
+        problems.append(
+            f"{where}: timestamps in the future (after {limit:%Y-%m-%d %H:%M} UTC, a day from "
+            f"now) {_where(future, times.values)}; they would stretch the time split, so "
+            "remove or correct them"
+        )
 
 
 # --- checks --------------------------------------------------------------------------
@@ -256,6 +224,8 @@ def _entity(
     for col, role in {id_col: "id", **extra}.items():
         if col not in frame:
             problems.append(_missing(name, col, role, columns))
+    skip = {id_col, *extra}
+    _check_numbers(name, frame, [c for c in columns if c not in skip], problems)
     if id_col not in frame:
         return None
     ids = _checked_ids(name, frame[id_col], problems)
@@ -270,7 +240,7 @@ def _entity(
 
 
 def _checked_ids(name: str, raw: pd.Series, problems: list[str]) -> pd.Categorical:
-    ids = _ids(raw)
+    ids = to_ids(raw)
     null = np.asarray(ids.codes) < 0
     if null.any():
         problems.append(
@@ -301,13 +271,11 @@ def _interactions(
     for col in ("user_id", "item_id"):
         if col in raw:
             out[col] = _checked_ids(name, raw[col], problems)
+            _one_id(name, col, out[col], problems)
     if "timestamp" in raw:
-        out["timestamp"], bad = _timestamps(raw["timestamp"])
-        if bad.any():
-            problems.append(
-                f"{name}: column 'timestamp': cannot parse timestamps ({_TIME_HINT}) "
-                f"{_where(bad, raw['timestamp'])}"
-            )
+        times = to_timestamps(raw["timestamp"])
+        out["timestamp"] = times.values
+        _check_times(name, raw["timestamp"], times, problems)
     for col in labels:
         if col in raw:
             out[col] = _label_values(name, col, raw[col], problems)
@@ -315,14 +283,26 @@ def _interactions(
                 if task.label == col:
                     _label_kind(name, task, out[col], problems)
     frame = pd.DataFrame(out, index=raw.index)
-    for col in context:
-        if col in raw:
-            frame[col] = raw[col]
+    present = [col for col in context if col in raw]
+    _check_numbers(name, raw, present, problems)
+    for col in present:
+        frame[col] = raw[col]
     return frame, tuple(context)
 
 
+def _one_id(name: str, col: str, ids: pd.Categorical, problems: list[str]) -> None:
+    """A single distinct user (or item) leaves nothing to learn."""
+    if len(ids.categories) == 1 and bool((np.asarray(ids.codes) >= 0).all()):
+        what = col.removesuffix("_id")
+        problems.append(
+            f"{name}: column '{col}': only one {what} ({ids.categories[0]!r}) in all "
+            f"{len(ids)} rows; a recommender needs at least 2 users and 2 items to learn "
+            f"from: add the interactions of other {what}s"
+        )
+
+
 def _label_values(name: str, col: str, raw: pd.Series, problems: list[str]) -> np.ndarray:
-    values, nonnum = _floats(raw)
+    values, nonnum = to_floats(raw)
     where = f"{name}: column '{col}'"
     if nonnum.any():
         found = _found(raw, nonnum)
@@ -331,10 +311,39 @@ def _label_values(name: str, col: str, raw: pd.Series, problems: list[str]) -> n
     if nonfinite.any():
         as_series = pd.Series(values)
         found = _found(as_series, nonfinite)
+        missing = np.isnan(values[nonfinite]).any()
+        hint = "; empty or NA cells read as nan: fill them in or drop those rows" if missing else ""
         problems.append(
-            f"{where}: label must be a finite number, found {found} {_where(nonfinite, as_series)}"
+            f"{where}: label must be a finite number, found {found} "
+            f"{_where(nonfinite, as_series)}{hint}"
         )
+    _check_range(f"{where}: label", values, problems)
     return values
+
+
+def _check_range(where: str, values: np.ndarray, problems: list[str], *,
+                 infinite: bool = False) -> None:
+    """Report finite values (and, if ``infinite``, infinities) float32 features cannot hold."""
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(values) > _F32_LIMIT
+    if not infinite:
+        bad &= np.isfinite(values)
+    if bad.any():
+        series = pd.Series(values)
+        problems.append(
+            f"{where} {_RANGE_RULE}, found {_found(series, bad)} {_where(bad, series)}; "
+            "rescale the column or correct those rows"
+        )
+
+
+def _check_numbers(name: str, frame: pd.DataFrame, columns: list[str],
+                   problems: list[str]) -> None:
+    """Numeric attribute or context columns must fit float32 features (empty = missing)."""
+    for col in columns:
+        dtype = frame[col].dtype
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            values = frame[col].to_numpy(dtype="float64", na_value=np.nan)
+            _check_range(f"{name}: column '{col}': value", values, problems, infinite=True)
 
 
 def _label_kind(name: str, task: TaskConfig, values: np.ndarray, problems: list[str]) -> None:

@@ -1,17 +1,22 @@
 """Plotly figures of the dashboard: pure functions from frames to figures (no Streamlit).
 
 Colours follow the Okabe–Ito palette, which stays distinguishable with the common
-colour-vision deficiencies; every axis names its unit.
+colour-vision deficiencies; every axis names its unit. Plotly renders a subset of HTML
+(``<b>``, ``<a href>``…) in titles, ticks, legends and hover labels, so every string
+argument (titles, units, names, category values) is escaped here with
+:func:`ui.text.plot_escape` and shows literally.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from ui.text import plot_escape as esc
 
 if TYPE_CHECKING:
     from explain import WaterfallStep
@@ -49,8 +54,13 @@ def _padded(values: Sequence[float], share: float = 0.2, *, both: bool = False) 
     return [lo - (pad if lo < 0 or both else 0.0), hi + (pad if hi > 0 or both else 0.0)]
 
 
+def _texts(values: Iterable[object]) -> list[str]:
+    """Category labels (titles, feature names, segment values) escaped for plotly."""
+    return [esc(v) for v in values]
+
+
 def _layout(fig: go.Figure, *, title: str = "", height: int = 360, **kw: object) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), height=height, font=_FONT,
+    fig.update_layout(title=dict(text=esc(title), x=0, xanchor="left"), height=height, font=_FONT,
                       margin=dict(l=10, r=10, t=50 if title else 10, b=10),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0), **kw)
     return fig
@@ -62,11 +72,12 @@ def contribution_bars(frame: pd.DataFrame, tasks: Sequence[str], *, height: int 
     ``frame`` has ``rank``, ``title`` and one column per task (signed, weighted scores).
     """
     colours = task_colours(tasks)
-    labels = [f"{r}. {t[:28]}" for r, t in zip(frame["rank"], frame["title"], strict=True)]
+    labels = [f"{r}. {esc(str(t)[:28])}" for r, t in zip(frame["rank"], frame["title"],
+                                                         strict=True)]
     fig = go.Figure()
     for t in tasks:
-        fig.add_bar(y=labels, x=frame[t], name=t, orientation="h", marker_color=colours[t],
-                    hovertemplate=f"{t}: %{{x:.3f}}<extra>%{{y}}</extra>")
+        fig.add_bar(y=labels, x=frame[t], name=esc(t), orientation="h", marker_color=colours[t],
+                    hovertemplate=f"{esc(t)}: %{{x:.3f}}<extra>%{{y}}</extra>")
     fig.update_yaxes(autorange="reversed", tickfont=dict(size=11))
     fig.update_xaxes(title="contribution to the blended score",
                      zeroline=True, zerolinecolor="#888")
@@ -78,7 +89,7 @@ def waterfall(steps: Sequence[WaterfallStep], *, title: str, unit: str) -> go.Fi
     score (steps from :func:`explain.waterfall_steps`, so the bars add up exactly)."""
     inner = steps[1:-1]
     fig = go.Figure(go.Waterfall(
-        orientation="h", y=[s.label for s in steps],
+        orientation="h", y=_texts(s.label for s in steps),
         measure=["absolute", *["relative"] * len(inner), "total"],
         x=[steps[0].end, *[s.delta for s in inner], steps[-1].end],
         text=[f"{steps[0].end:.3f}", *[f"{s.delta:+.3f}" for s in inner], f"{steps[-1].end:.3f}"],
@@ -88,7 +99,8 @@ def waterfall(steps: Sequence[WaterfallStep], *, title: str, unit: str) -> go.Fi
         hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", tickfont=dict(size=11))
     levels = [v for s in steps for v in (s.start, s.end)]
-    fig.update_xaxes(title=unit, range=_padded(levels, both=any(s.delta < 0 for s in inner)))
+    fig.update_xaxes(title=esc(unit),
+                     range=_padded(levels, both=any(s.delta < 0 for s in inner)))
     return _layout(fig, title=title, height=90 + 30 * len(steps), showlegend=False)
 
 
@@ -98,13 +110,13 @@ def signed_bars(values: Mapping[str, float], *, unit: str, colours: Mapping[str,
     show the sign unless ``signed`` is false."""
     names = list(values)
     fig = go.Figure(go.Bar(
-        x=[values[n] for n in names], y=names, orientation="h",
+        x=[values[n] for n in names], y=_texts(names), orientation="h",
         marker_color=[(colours or {}).get(n, POS if values[n] >= 0 else NEG) for n in names],
         text=[f"{values[n]:+.3f}" if signed else f"{values[n]:.3f}" for n in names],
         textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title=unit, zeroline=True, zerolinecolor="#888",
+    fig.update_xaxes(title=esc(unit), zeroline=True, zerolinecolor="#888",
                      range=_padded([values[n] for n in names], 0.3))
     return _layout(fig, height=height or 70 + 34 * len(names), showlegend=False)
 
@@ -118,12 +130,13 @@ def pareto_scatter(frame: pd.DataFrame, x: str, y: str, colour: str | None,
 
     wcols = [c for c in frame.columns if c.startswith("w_")]
     hover = frame[wcols + [c for c in frame.columns if c.startswith("ndcg_")]]
-    text = ["<br>".join(f"{c}: {v:.2f}" for c, v in row.items()) for _, row in hover.iterrows()]
+    text = ["<br>".join(f"{esc(c)}: {v:.2f}" for c, v in row.items())
+            for _, row in hover.iterrows()]
     fig = go.Figure()
     marker: dict[str, object] = dict(size=7, color="#BBBBBB")
     if colour:
         marker = dict(size=7, color=frame[f"ndcg_{colour}"], colorscale="Cividis",
-                      colorbar=dict(title=f"NDCG@{k}<br>{colour}", thickness=12))
+                      colorbar=dict(title=f"NDCG@{k}<br>{esc(colour)}", thickness=12))
     fig.add_scatter(x=frame[f"ndcg_{x}"], y=frame[f"ndcg_{y}"], mode="markers", marker=marker,
                     name="weight grid (hover: weights)", text=text,
                     hovertemplate="%{text}<extra></extra>")
@@ -137,14 +150,14 @@ def pareto_scatter(frame: pd.DataFrame, x: str, y: str, colour: str | None,
     front = front.sort_values(f"ndcg_{x}")
     fig.add_scatter(x=front[f"ndcg_{x}"], y=front[f"ndcg_{y}"], mode="lines+markers",
                     line=dict(color=NEG, width=2), marker=dict(size=6, color=NEG),
-                    name=f"frontier of {x} vs {y}", hoverinfo="skip")
+                    name=f"frontier of {esc(x)} vs {esc(y)}", hoverinfo="skip")
     fig.add_scatter(x=[current[x]], y=[current[y]], mode="markers", name="current weights",
                     marker=dict(symbol="star", size=18, color="#E69F00",
                                 line=dict(color="black", width=1)),
                     hovertemplate="current weights<br>%{x:.3f}, %{y:.3f}<extra></extra>")
     better = {True: "higher is better", False: "lower is better"}
-    fig.update_xaxes(title=f"NDCG@{k} of {x} (0–1, {better[maximize[x]]})")
-    fig.update_yaxes(title=f"NDCG@{k} of {y} (0–1, {better[maximize[y]]})")
+    fig.update_xaxes(title=f"NDCG@{k} of {esc(x)} (0–1, {better[maximize[x]]})")
+    fig.update_yaxes(title=f"NDCG@{k} of {esc(y)} (0–1, {better[maximize[y]]})")
     return _layout(fig, height=500)
 
 
@@ -155,12 +168,12 @@ def sensitivity_lines(frame: pd.DataFrame, task: str, current: float, k: int) ->
     fig = go.Figure()
     for t in tasks:
         sub = frame[frame["task"] == t]
-        fig.add_scatter(x=sub["weight"], y=sub["ndcg"], mode="lines+markers", name=t,
+        fig.add_scatter(x=sub["weight"], y=sub["ndcg"], mode="lines+markers", name=esc(t),
                         line=dict(color=colours[t]),
-                        hovertemplate=f"{t}: %{{y:.3f}} at weight %{{x}}<extra></extra>")
+                        hovertemplate=f"{esc(t)}: %{{y:.3f}} at weight %{{x}}<extra></extra>")
     fig.add_vline(x=current, line_dash="dot", line_color="#333",
                   annotation_text="current", annotation_position="bottom right")
-    fig.update_xaxes(title=f"weight of {task} (others fixed)")
+    fig.update_xaxes(title=f"weight of {esc(task)} (others fixed)")
     fig.update_yaxes(title=f"NDCG@{k} (0–1)")
     fig = _layout(fig, height=420)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, x=0),
@@ -173,10 +186,11 @@ def segment_bars(frame: pd.DataFrame, column: str, tasks: Sequence[str]) -> go.F
     colours = task_colours(tasks)
     fig = go.Figure()
     for t in tasks:
-        fig.add_bar(x=frame[column], y=frame[f"share {t}"], name=t, marker_color=colours[t],
-                    hovertemplate=f"{t}: %{{y:.3f}}<extra>%{{x}}</extra>")
+        fig.add_bar(x=_texts(frame[column]), y=frame[f"share {t}"], name=esc(t),
+                    marker_color=colours[t],
+                    hovertemplate=f"{esc(t)}: %{{y:.3f}}<extra>%{{x}}</extra>")
     fig.update_yaxes(title="mean contribution to blended score")
-    fig.update_xaxes(title=column)
+    fig.update_xaxes(title=esc(column))
     return _layout(fig, barmode="relative", height=380)
 
 
@@ -186,10 +200,11 @@ def segment_metric_bars(frame: pd.DataFrame, column: str, tasks: Sequence[str],
     colours = task_colours(tasks)
     fig = go.Figure()
     for t in tasks:
-        fig.add_bar(x=frame[column], y=frame[f"NDCG@{k} {t}"], name=t, marker_color=colours[t],
-                    hovertemplate=f"{t}: %{{y:.3f}}<extra>%{{x}}</extra>")
+        fig.add_bar(x=_texts(frame[column]), y=frame[f"NDCG@{k} {t}"], name=esc(t),
+                    marker_color=colours[t],
+                    hovertemplate=f"{esc(t)}: %{{y:.3f}}<extra>%{{x}}</extra>")
     fig.update_yaxes(title=f"NDCG@{k} (0–1)")
-    fig.update_xaxes(title=column)
+    fig.update_xaxes(title=esc(column))
     return _layout(fig, barmode="group", height=380)
 
 
@@ -203,11 +218,11 @@ def importance_bars(frame: pd.DataFrame, value: str, *, unit: str, colour_by: st
     for level, colour in colours.items():
         sub = top[top[colour_by] == level]
         if len(sub):
-            fig.add_bar(x=sub[value], y=sub["feature"], orientation="h", name=str(level),
-                        marker_color=colour,
-                        hovertemplate="%{y}: %{x:.4f}<extra>" + str(level) + "</extra>")
-    fig.update_yaxes(categoryorder="array", categoryarray=top["feature"].tolist()[::-1])
-    fig.update_xaxes(title=unit)
+            fig.add_bar(x=sub[value], y=_texts(sub["feature"]), orientation="h",
+                        name=esc(level), marker_color=colour,
+                        hovertemplate="%{y}: %{x:.4f}<extra>" + esc(level) + "</extra>")
+    fig.update_yaxes(categoryorder="array", categoryarray=_texts(top["feature"])[::-1])
+    fig.update_xaxes(title=esc(unit))
     return _layout(fig, height=110 + 24 * len(top), barmode="overlay")
 
 
@@ -224,18 +239,21 @@ def importance_strip(points: pd.DataFrame, order: Sequence[str], *, unit: str) -
                                     cmin=0, cmax=1, opacity=0.7,
                                     colorbar=dict(title="value<br>low→high", thickness=12)
                                     if i == 0 else None, showscale=i == 0),
-                        hovertemplate=f"{feat}: %{{x:.4f}}<extra></extra>")
-    fig.update_yaxes(tickvals=list(range(len(order))), ticktext=list(order),
+                        hovertemplate=f"{esc(feat)}: %{{x:.4f}}<extra></extra>")
+    fig.update_yaxes(tickvals=list(range(len(order))), ticktext=_texts(order),
                      autorange="reversed")
-    fig.update_xaxes(title=unit, zeroline=True, zerolinecolor="#888")
+    fig.update_xaxes(title=esc(unit), zeroline=True, zerolinecolor="#888")
     return _layout(fig, height=80 + 30 * len(order))
 
 
 def dependence_scatter(frame: pd.DataFrame, feature: str, *, unit: str) -> go.Figure:
     """Attribution of one feature against its value."""
-    fig = go.Figure(go.Scatter(x=frame["value"], y=frame["attribution"], mode="markers",
+    values = frame["value"]
+    if not pd.api.types.is_numeric_dtype(values):
+        values = [None if pd.isna(v) else esc(v) for v in values]  # levels from the data
+    fig = go.Figure(go.Scatter(x=values, y=frame["attribution"], mode="markers",
                                marker=dict(size=5, color=POS, opacity=0.5),
-                               hovertemplate=f"{feature}=%{{x}}<br>%{{y:.4f}}<extra></extra>"))
-    fig.update_xaxes(title=f"{feature} (feature value)")
-    fig.update_yaxes(title=unit, zeroline=True, zerolinecolor="#888")
+                               hovertemplate=f"{esc(feature)}=%{{x}}<br>%{{y:.4f}}<extra></extra>"))
+    fig.update_xaxes(title=f"{esc(feature)} (feature value)")
+    fig.update_yaxes(title=esc(unit), zeroline=True, zerolinecolor="#888")
     return _layout(fig, height=380)

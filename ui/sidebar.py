@@ -9,6 +9,7 @@ import streamlit as st
 from recsys.tasks import TaskSpec
 from ui import state
 from ui.scenarios import Scenario, ScenarioError, ScenarioStore
+from ui.text import md_escape, md_lines
 
 SCENARIO_NAME, SCENARIO_PICK = "scenario_name", "scenario_pick"
 
@@ -20,6 +21,9 @@ def _reset(tasks: Sequence[TaskSpec]) -> None:
 
 
 def _save(store: ScenarioStore, view: state.View) -> None:
+    if state.read_only():
+        state.notify("read-only dashboard: scenarios cannot be saved", "error")
+        return
     name = str(st.session_state.get(SCENARIO_NAME, ""))
     try:
         saved = store.save(view.name, Scenario(name=name, weights=view.weights_dict(),
@@ -52,6 +56,9 @@ def _load(store: ScenarioStore, view: state.View) -> None:
 
 
 def _delete(store: ScenarioStore, view: state.View) -> None:
+    if state.read_only():
+        state.notify("read-only dashboard: scenarios cannot be deleted", "error")
+        return
     name = st.session_state.get(SCENARIO_PICK)
     try:
         store.delete(view.name, str(name))
@@ -80,15 +87,17 @@ def _init_defaults(tasks: Sequence[TaskSpec], blend: dict[str, object]) -> None:
 
 def _scenarios(view: state.View) -> None:
     store = ScenarioStore.beside(state.artifacts_root())
+    writable = not state.read_only()
     with st.expander("Scenarios", expanded=False):
-        st.text_input("Name", key=SCENARIO_NAME, placeholder="e.g. revenue push",
-                      help="Save the current weights, transform and K under this name.")
-        st.button("Save current weights", key="scenario_save", on_click=_save,
-                  args=(store, view), help=f"Stored in {store.path}, shared by all sessions.")
+        if writable:
+            st.text_input("Name", key=SCENARIO_NAME, placeholder="e.g. revenue push",
+                          help="Save the current weights, transform and K under this name.")
+            st.button("Save current weights", key="scenario_save", on_click=_save,
+                      args=(store, view), help="Shared by all sessions of this server.")
         try:
             names = list(store.list(view.name))
         except ScenarioError as err:
-            st.error(str(err))
+            st.error(md_lines(err))
             names = []
         st.selectbox("Saved scenarios", names, key=SCENARIO_PICK, index=None,
                      placeholder="none saved yet" if not names else "pick one",
@@ -96,8 +105,11 @@ def _scenarios(view: state.View) -> None:
         left, right = st.columns(2)
         left.button("Load", key="scenario_load", on_click=_load, args=(store, view),
                     disabled=not names, help="Set the sliders, transform and K to the scenario.")
-        right.button("Delete", key="scenario_delete", on_click=_delete, args=(store, view),
-                     disabled=not names, help="Remove the scenario for every session.")
+        if writable:
+            right.button("Delete", key="scenario_delete", on_click=_delete, args=(store, view),
+                         disabled=not names, help="Remove the scenario for every session.")
+        else:
+            st.caption("Read-only dashboard: saving and deleting scenarios is disabled.")
 
 
 def render() -> state.View | None:
@@ -120,7 +132,7 @@ def render() -> state.View | None:
         try:
             manifest, tasks = state.describe(state.project_stamp(root / ss[state.PROJECT]))
         except ValueError as err:
-            st.error(str(err))
+            st.error(md_lines(err))
             return None
         _init_defaults(tasks, manifest["config"]["blend"])
         st.markdown("**Blend weights**")
@@ -128,8 +140,9 @@ def render() -> state.View | None:
             sign = "lowers" if t.direction == "minimize" else "raises"
             st.slider(state.task_label(t), 0.0, state.W_MAX, step=state.W_STEP,
                       key=state.WEIGHT + t.name, format="%.1f",
-                      help=f"Weight of '{t.name}' ({t.kind}) in the blend: a higher weight "
-                           f"{sign} items with a high predicted {t.label}. Config: {t.weight}.")
+                      help=f"Weight of '{md_escape(t.name)}' ({t.kind}) in the blend: a higher "
+                           f"weight {sign} items with a high predicted {md_escape(t.label)}. "
+                           f"Config: {t.weight}.")
         st.button("Reset to config weights", key="reset_weights", on_click=_reset, args=(tasks,),
                   help="Set every slider back to the weight in the project's config.toml.")
         st.selectbox("Score transform", list(state.TRANSFORMS), key=state.TRANSFORM,

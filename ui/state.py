@@ -8,7 +8,6 @@ in the URL query string, so a copied link reproduces the view.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from recsys.errors import ArtifactError
 from recsys.tasks import TaskSpec
+from ui.text import md_escape, md_lines
 
 if TYPE_CHECKING:
     from explain import BlendedAttribution, GlobalImportance, PairwiseAttribution
@@ -50,6 +51,25 @@ TRANSFORMS: dict[str, str] = {"zscore": "z-score", "percentile": "percentile",
                               "minmax": "min-max"}
 W_MAX, W_STEP, K_MAX = 5.0, 0.1, 100
 ENV_ARTIFACTS = "BLENDSCOPE_ARTIFACTS"
+ENV_READ_ONLY = "BLENDSCOPE_READ_ONLY"
+"""Set to ``1`` (or ``true``/``yes``/``on``) on a shared server: no training, no uploads,
+no scenario saving or deleting; browsing only."""
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+ENV_REQUIRE_LOGIN = "BLENDSCOPE_REQUIRE_LOGIN"
+"""Set to ``1`` to show nothing until the visitor logs in (``st.login``, OIDC configured
+in ``.streamlit/secrets.toml`` ``[auth]``)."""
+
+
+def read_only() -> bool:
+    """Whether the dashboard runs read-only (``$BLENDSCOPE_READ_ONLY``, read on every run)."""
+    return os.environ.get(ENV_READ_ONLY, "").strip().lower() in _TRUE
+
+
+def login_required() -> bool:
+    """Whether visitors must log in first (``$BLENDSCOPE_REQUIRE_LOGIN``)."""
+    return os.environ.get(ENV_REQUIRE_LOGIN, "").strip().lower() in _TRUE
 
 
 # -- projects -------------------------------------------------------------------------------
@@ -76,9 +96,11 @@ def project_stamp(path: Path) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def read_manifest(stamp: str) -> dict[str, Any]:
-    """The parsed manifest (cheap: the sidebar and Overview need no loaded models)."""
-    path = Path(stamp.rsplit("@", 1)[0]) / "manifest.json"
-    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    """The parsed manifest, schema-checked (cheap: no file is hashed, no model loaded);
+    ``ArtifactError`` naming each problem if it is not a valid manifest."""
+    from recsys import artifacts
+
+    return artifacts.read_manifest(Path(stamp.rsplit("@", 1)[0]))[1]
 
 
 @st.cache_resource(show_spinner="Loading the project (models, features, score tables)…",
@@ -133,16 +155,19 @@ def describe(stamp: str) -> tuple[dict[str, Any], tuple[TaskSpec, ...]]:
         manifest = read_manifest(stamp)
         tasks = tasks_of(manifest)
         manifest["config"]["blend"]["k"]  # noqa: B018 - the sidebar needs it
+    except ArtifactError:
+        raise  # one line per problem, naming the project (never its server path)
     except (OSError, ValueError, KeyError, TypeError) as err:
-        where = stamp.rsplit("@", 1)[0]
-        raise ValueError(f"{where}/manifest.json is unreadable or of another format "
-                         f"({type(err).__name__}: {err}); retrain the project") from None
+        where = Path(stamp.rsplit("@", 1)[0]).name
+        raise ValueError(f"project '{where}': manifest.json is unreadable or of another "
+                         f"format ({type(err).__name__}); retrain the project") from None
     return manifest, tasks
 
 
 def task_label(task: TaskSpec) -> str:
-    """Slider label: the task name, "(minimised)" for minimised tasks."""
-    return f"{task.name} (minimised)" if task.direction == "minimize" else task.name
+    """Slider label (Markdown): the task name, "(minimised)" for minimised tasks."""
+    name = md_escape(task.name)
+    return f"{name} (minimised)" if task.direction == "minimize" else name
 
 
 def current_view() -> View | None:
@@ -376,4 +401,4 @@ def show_notice() -> None:
     """Display (once) a message left by :func:`notify`."""
     kind, message = st.session_state.pop(NOTICE, (None, None))
     if message:
-        getattr(st, kind)(message)
+        getattr(st, kind)(md_lines(message))

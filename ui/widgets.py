@@ -11,6 +11,7 @@ import streamlit as st
 
 from recsys.errors import BlendscopeError
 from ui import state
+from ui.text import md_escape, md_lines
 
 if TYPE_CHECKING:
     from recsys.project import Project, RankedList
@@ -24,13 +25,14 @@ def guard() -> Iterator[None]:
     try:
         yield
     except BlendscopeError as err:
-        st.error(str(err))
+        st.error(md_lines(err))
 
 
 def no_project() -> None:
     """What a page shows when no project is loaded."""
     if state.list_projects():
-        st.info(f"Project '{st.session_state.get(state.PROJECT)}' cannot be opened (see the "
+        name = md_escape(st.session_state.get(state.PROJECT))
+        st.info(f"Project '{name}' cannot be opened (see the "
                 "sidebar): pick another project or retrain it on the **Data** page.")
         return
     st.info(f"No trained project found under `{state.artifacts_root()}/`. Open the **Data** "
@@ -48,7 +50,7 @@ def page_view(title: str) -> state.View | None:
 
 def weights_caption(view: state.View) -> None:
     """One line stating the weights, transform and K the page uses."""
-    ws = " · ".join(f"{t} {w:.1f}" for t, w in view.weights)
+    ws = " · ".join(f"{md_escape(t)} {w:.1f}" for t, w in view.weights)
     st.caption(f"Weights: {ws} — transform {state.TRANSFORMS[view.transform]} — K = {view.k}")
 
 
@@ -58,8 +60,8 @@ def _filtered(users: pd.DataFrame, prefix: str) -> pd.Series:
     mask = pd.Series(True, index=users.index)
     for col, box in zip(attrs, cols, strict=False):
         levels = ["any", *sorted(users[col].unique())]
-        pick = box.selectbox(col, levels, key=f"{prefix}_filter_{col}",
-                             help=f"Only list users whose {col} is this value.")
+        pick = box.selectbox(md_escape(col), levels, key=f"{prefix}_filter_{col}",
+                             help=f"Only list users whose {md_escape(col)} is this value.")
         if pick != "any":
             mask &= users[col] == pick
     query = cols[-1].text_input("Search user id", key=f"{prefix}_search", placeholder="e.g. u00042",
@@ -75,8 +77,8 @@ def user_picker(view: state.View, project: Project, prefix: str) -> str | None:
     users = state.user_table(project, view.stamp)
     current = ss.get(state.USER)
     if current and current not in set(users["user_id"]):
-        st.warning(f"user '{current}' (from the link) is not in project '{view.name}'; "
-                   "pick another")
+        st.warning(f"user '{md_escape(current)}' (from the link) is not in project "
+                   f"'{md_escape(view.name)}'; pick another")
         current = None
     ids = _filtered(users, prefix)
     if ids.empty:
@@ -104,7 +106,8 @@ def item_picker(project: Project, ranked: RankedList) -> str | None:
     if ss.get(state.ITEM_USER, ranked.user_id) != ranked.user_id:
         current = None  # picked for another user
     if current and current not in project.artifacts.store.item_ids:
-        st.warning(f"item '{current}' (from the link) is not in this project; pick another")
+        st.warning(f"item '{md_escape(current)}' (from the link) is not in this project; "
+                   "pick another")
         current = None
     elif current and current not in options:
         options.append(current)

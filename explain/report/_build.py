@@ -15,7 +15,8 @@ from explain._batch import resolve_transform
 from explain._explain import explain_pairs, to_explanations
 from explain._types import BlendedAttribution
 from recsys.artifacts import package_version
-from recsys.errors import ExplanationError
+from recsys.errors import ArtifactError, ExplanationError
+from recsys.health import ModelHealth
 from recsys.project import Project, WeightsLike
 from recsys.tasks import TaskSpec
 
@@ -100,6 +101,9 @@ class ExplanationReport:
     users: tuple[UserReport, ...]
     selection: str = ""
     """How the users were chosen (e.g. ``segment = premium``)."""
+    health: ModelHealth | None = None
+    """Model metrics beside trivial baselines with confidence intervals, and warnings,
+    recorded at training (None for a project trained without them)."""
 
     def task_names(self) -> list[str]:
         """Task names in order."""
@@ -107,11 +111,13 @@ class ExplanationReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON export: ``{"title", "selection", "provenance", "tasks", "metrics",
+        "health": {"reports", "warnings", ...} or null,
         "users": [{"user_id", "attributes", "items": [BlendedAttribution.to_dict()]}]}``."""
         return {
             "title": self.title, "selection": self.selection,
             "provenance": json_safe(self.provenance.to_dict()),
             "tasks": [t.to_dict() for t in self.tasks], "metrics": json_safe(dict(self.metrics)),
+            "health": self.health.to_dict(curves=False) if self.health is not None else None,
             "users": [u.to_dict() for u in self.users]}
 
 
@@ -195,9 +201,13 @@ def build_report(project: Project, user_ids: Sequence[str], weights: WeightsLike
     sections = tuple(UserReport(uid, attrs.get(uid, {}), tuple(per_user[r]))
                      for r, uid in enumerate(ids))
     metrics = project.evaluate(w, kind, kk).to_dict()
+    try:
+        health: ModelHealth | None = project.health()
+    except ArtifactError:  # trained before health checks: the report says so
+        health = None
     return ExplanationReport(
         title=title, provenance=_provenance(project, w.as_dict(), kind, kk), metrics=metrics,
-        tasks=project.tasks, users=sections, selection=selection)
+        tasks=project.tasks, users=sections, selection=selection, health=health)
 
 
 def users_in_segment(project: Project, column: str, value: object, *, n: int | None = None,

@@ -11,7 +11,7 @@ from typing import Literal, get_args
 import pandas as pd
 
 from explain.report._build import ExplanationReport
-from explain.report._tables import export_tables, neutralise_frame, safe_filename
+from explain.report._tables import export_tables, metric_rows, neutralise_frame, safe_filename
 from recsys.atomic import write_bytes_atomic
 from recsys.errors import ExplanationError
 
@@ -73,13 +73,7 @@ def _xlsx(report: ExplanationReport) -> bytes:
     wb = Workbook(write_only=True)
     for name, df in export_tables(report, "wide").items():
         _sheet(wb, name, neutralise_frame(df))
-    metrics = report.metrics
-    rows = [{"section": sec, "task": t, "metric": m, "value": v}
-            for sec in ("tasks", "ranking", "topk")
-            for t, block in (metrics.get(sec) or {}).items() for m, v in block.items()]
-    rows += [{"section": "catalogue", "task": "", "metric": m, "value": metrics.get(m)}
-             for m in ("coverage", "diversity", "novelty")]
-    _sheet(wb, "metrics", neutralise_frame(pd.DataFrame(rows)))
+    _sheet(wb, "metrics", neutralise_frame(metric_rows(report.metrics)))
     prov = report.provenance.to_dict()
     flat = [{"key": k, "value": json.dumps(v) if isinstance(v, dict) else str(v)}
             for k, v in prov.items()]
@@ -99,15 +93,18 @@ def export_report(report: ExplanationReport, fmt: ReportFormat) -> bytes:
     pdf
         A4 pages: summary, then per user an overview and item cards (fpdf2).
     csv, parquet
-        A ZIP holding ``recommendations`` and ``attributions`` (long form, see
-        :func:`explain.report.export_tables`) plus ``provenance.json``. CSV text cells
+        A ZIP holding ``recommendations``, ``attributions`` (long form), ``health`` and
+        ``health_warnings`` (see :func:`explain.report.export_tables`) plus
+        ``provenance.json``. CSV text cells
         that a spreadsheet would run as formulas are prefixed with ``'``; Parquet keeps
         the data as it is (typed, for programs).
     json
         ``ExplanationReport.to_dict()``, compact UTF-8 (NaN written as null).
     xlsx
         Sheets ``recommendations``, ``attributions`` (wide: a column per feature),
-        ``feature_values``, ``metrics`` and ``provenance``; formula-like text neutralised.
+        ``feature_values``, ``health`` (model metrics beside baselines with confidence
+        intervals), ``health_warnings``, ``metrics`` (long: value, interval, baseline and
+        lift per metric) and ``provenance``; formula-like text neutralised.
     """
     if fmt == "html":
         from explain.report._html import render_html

@@ -16,7 +16,7 @@ from explain._plots import waterfall_steps
 from explain._types import Attribution
 from explain.report._build import ExplanationReport
 
-__all__ = ["render_html", "waterfall_svg"]
+__all__ = ["health_display", "render_html", "waterfall_svg"]
 
 _ROW, _LABEL, _BARS, _VALUE = 18, 250, 260, 64
 
@@ -104,16 +104,32 @@ top {{ prov.k }} · transform {{ prov.transform }} · built {{ prov.created_at }
 <tr><th>Transform</th><td>{{ prov.transform }}</td></tr>
 </table>
 </section>
+<section id="health">
+<h2>Model health (test window)</h2>
+{% if health %}
+<p class="muted">Each model's metrics beside the best trivial baseline on the same rows (the
+item's historical rate or mean, the global one, random order), with {{ health_head[3] }}s over
+{{ report.health.n_bootstrap }} resamples of users; lift &gt; 0 means better than the baseline.</p>
+<table><tr>{% for c in health_head %}<th{% if loop.index > 2 %} class="num"{% endif %}>{{ c }}</th>{% endfor %}</tr>
+{% for row in health_rows %}<tr>{% for v in row %}<td{% if loop.index > 2 %} class="num"{% endif %}>{{ v }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% if report.health.warnings %}<ul class="warnings">{% for w in report.health.warnings %}
+<li><code>{{ w.code }}</code> {{ w.task or "all tasks" }}: {{ w.message }}</li>{% endfor %}</ul>
+{% else %}<p>No health warnings.</p>{% endif %}
+{% else %}<p>This project was trained without health checks; retrain it to see baselines,
+confidence intervals and warnings.</p>{% endif %}
+</section>
 <section id="metrics">
 <h2>Metrics at these weights</h2>
+<p class="muted">Cells show the value and its 95% confidence interval over users.</p>
 {% for name, table in metric_tables %}
 <h3>{{ name }}</h3>
 <table><tr><th>task</th>{% for c in table.columns %}<th class="num">{{ c }}</th>{% endfor %}</tr>
 {% for task, row in table.rows %}<tr><td>{{ task }}</td>{% for v in row %}<td class="num">{{ v }}</td>{% endfor %}</tr>
 {% endfor %}</table>
 {% endfor %}
-<p>Coverage {{ fmt(metrics.coverage) }} · diversity {{ fmt(metrics.diversity) }} ·
-novelty {{ fmt(metrics.novelty) }} bits</p>
+<p>Coverage {{ mfmt(metrics.coverage) }} · diversity {{ mfmt(metrics.diversity) }}{% if metrics.get("diversity_reason") %} ({{ metrics.get("diversity_reason") }}){% endif %} ·
+novelty {{ mfmt(metrics.novelty) }} bits</p>
 </section>
 {% if report.users|length > 1 %}
 <nav><h2>Users</h2><ol>{% for u in report.users %}<li><a href="#user-{{ loop.index }}">{{ u.user_id }}</a></li>{% endfor %}</ol></nav>
@@ -165,23 +181,64 @@ def _fmt(v: object) -> str:
     return format_value(v)
 
 
+def _mfmt(v: object) -> str:
+    """A metric value; "n/a" when it is not available (None or NaN)."""
+    if v is None or (isinstance(v, float) and v != v):
+        return "n/a"
+    return _fmt(v)
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.0f}%".replace("-", "\u2212")
 
 
-def _metric_tables(metrics: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def _cell(row: dict[str, Any], c: str) -> str:
+    """A metric's value with its interval, "n/a" when it is not available."""
+    if c not in row:
+        return ""
+    lo, hi = (row.get("ci") or {}).get(c) or (None, None)
+    text = _mfmt(row[c])
+    return text if lo is None or hi is None else f"{text} [{_mfmt(lo)}, {_mfmt(hi)}]"
+
+
+def _metric_tables(metrics: dict[str, Any], *,
+                   with_ci: bool = True) -> list[tuple[str, dict[str, Any]]]:
     out = []
     names = {"tasks": "Models (test window)",
              "ranking": "Blended ranking of each user's test exposures",
              "topk": "Top-K over candidates vs test positives"}
     for key, title in names.items():
         block = metrics.get(key) or {}
-        cols = list(dict.fromkeys(c for row in block.values() for c in row))
-        rows = [(t, [_fmt(row.get(c)) if row.get(c) is not None else "" for c in cols])
+        cols = list(dict.fromkeys(c for row in block.values() for c, v in row.items()
+                                  if not isinstance(v, dict) and not c.endswith("_reason")))
+        rows = [(t, [_cell(row, c) if with_ci else (_mfmt(row[c]) if c in row else "")
+                     for c in cols])
                 for t, row in block.items()]
         if rows:
             out.append((title, {"columns": cols, "rows": rows}))
     return out
+
+
+def health_display(report: ExplanationReport) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted rows of the model-health table (no rows without health)."""
+    h = report.health
+    level = f"{h.confidence:.0%} CI" if h is not None else "95% CI"
+    head = ["task", "metric", "value", level, "baseline", "baseline value", "lift",
+            f"lift {level}", "positives", "rows"]
+    if h is None:
+        return head, []
+
+    def interval(lo: float, hi: float, signed: bool = False) -> str:
+        if lo != lo or hi != hi:
+            return "n/a"
+        return f"[{lo:+.4f}, {hi:+.4f}]" if signed else f"[{lo:.4f}, {hi:.4f}]"
+
+    rows = [[r.task, r.metric, _mfmt(r.value), interval(r.ci_low, r.ci_high),
+             r.baseline_name or "–", _mfmt(r.baseline_value),
+             "n/a" if r.lift != r.lift else f"{r.lift:+.4f}",
+             interval(r.lift_ci_low, r.lift_ci_high, True), f"{r.n_positives:,}",
+             f"{r.n_rows:,}"] for r in h.reports]
+    return head, rows
 
 
 def render_html(report: ExplanationReport) -> str:
@@ -189,8 +246,10 @@ def render_html(report: ExplanationReport) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     template = env.from_string(_TEMPLATE)
+    head, rows = health_display(report)
     return template.render(
         report=report, prov=report.provenance, metrics=report.metrics,
+        health=report.health is not None, health_head=head, health_rows=rows,
         metric_tables=_metric_tables(dict(report.metrics)), tasks=report.task_names(),
-        task_dirs={t.name: t.direction for t in report.tasks}, fmt=_fmt, pct=_pct,
+        task_dirs={t.name: t.direction for t in report.tasks}, fmt=_fmt, mfmt=_mfmt, pct=_pct,
         contrib=format_contribution, svg=waterfall_svg)

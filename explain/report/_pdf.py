@@ -1,9 +1,10 @@
 """PDF report with fpdf2 (tables, vector waterfalls) and matplotlib (summary charts).
 
 No browser and no system package: the DejaVu Sans font that matplotlib ships is
-embedded for Unicode text. Layout (A4 portrait): one summary page, then per user one
-overview page (top-K table and task-share chart) and item pages with three item
-cards each, so a report has ``1 + Σ_users (1 + ceil(n_items / 3))`` pages.
+embedded for Unicode text. Layout (A4 portrait): one summary page, one model-health page
+(when the project recorded health), then per user one overview page (top-K table and
+task-share chart) and item pages with three item cards each, so a report has
+``1 + [health] + Σ_users (1 + ceil(n_items / 3))`` pages.
 """
 
 from __future__ import annotations
@@ -22,19 +23,21 @@ from explain._display import format_contribution
 from explain._plots import NEGATIVE, POSITIVE, waterfall_steps
 from explain._types import BlendedAttribution
 from explain.report._build import ExplanationReport, UserReport
-from explain.report._html import _fmt, _metric_tables, _pct
+from explain.report._html import _fmt, _metric_tables, _mfmt, _pct, health_display
 
 __all__ = ["CARDS_PER_PAGE", "expected_pages", "render_pdf"]
 
 CARDS_PER_PAGE = 3
 _CARD_H = 88.0
+_LAST_LINE_Y = 268.0  # warnings below this go to a "... more" line, keeping one page
 _FONT = "DejaVu"
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
 
 def expected_pages(report: ExplanationReport) -> int:
     """Number of pages :func:`render_pdf` produces for ``report``."""
-    return 1 + sum(1 + math.ceil(len(u.items) / CARDS_PER_PAGE) for u in report.users)
+    health = 1 if report.health is not None else 0
+    return 1 + health + sum(1 + math.ceil(len(u.items) / CARDS_PER_PAGE) for u in report.users)
 
 
 def _rgb(hex_color: str) -> tuple[int, int, int]:
@@ -211,16 +214,50 @@ def _summary_page(pdf: _Doc, report: ExplanationReport) -> None:
             ["Weights", weights], ["Transform", prov.transform]]
     _table(pdf, ["item", "value"], rows, (38, 148), size=7)
     _heading(pdf, "Metrics at these weights", 11)
-    for title, table in _metric_tables(dict(report.metrics)):
+    skip = "Models (test window)" if report.health is not None else None  # on the health page
+    for title, table in _metric_tables(dict(report.metrics), with_ci=False):
+        if title == skip:
+            continue
         pdf.set_font(_FONT, "B", 8)
         pdf.cell(0, 4.5, title, new_x="LMARGIN", new_y="NEXT")
         _table(pdf, ["task", *table["columns"]], [[t, *row] for t, row in table["rows"]])
     m = report.metrics
-    pdf.multi_cell(0, 4.5, f"Coverage {_fmt(m.get('coverage'))} · diversity "
-                   f"{_fmt(m.get('diversity'))} · novelty {_fmt(m.get('novelty'))} bits",
+    why = f" ({m['diversity_reason']})" if m.get("diversity_reason") else ""
+    pdf.multi_cell(0, 4.5, f"Coverage {_mfmt(m.get('coverage'))} · diversity "
+                   f"{_mfmt(m.get('diversity'))}{why} · novelty {_mfmt(m.get('novelty'))} bits",
                    new_x="LMARGIN", new_y="NEXT")
     if pdf.get_y() < 205:
         pdf.image(_summary_chart(report), x=12, w=186)
+
+
+def _health_page(pdf: _Doc, report: ExplanationReport) -> None:
+    """Model metrics beside baselines with intervals, then the warnings (one page)."""
+    pdf.add_page()
+    h = report.health
+    _heading(pdf, "Model health (test window)", 13)
+    if h is None:
+        return
+    pdf.set_font(_FONT, "", 7.5)
+    pdf.multi_cell(0, 4, "Each model's metrics beside the best trivial baseline on the same rows "
+                   "(the item's historical rate or mean, the global one, random order), with "
+                   f"{h.confidence:.0%} confidence intervals over {h.n_bootstrap} resamples of "
+                   "users; lift > 0 means better than the baseline.", new_x="LMARGIN",
+                   new_y="NEXT")
+    pdf.ln(1)
+    head, rows = health_display(report)
+    widths = (20.0, 18.0, 16.0, 28.0, 14.0, 17.0, 15.0, 30.0, 14.0, 14.0)
+    _grid(pdf, head, rows, widths, (False, False, *([True] * 8)), size=6.5)
+    _heading(pdf, "Warnings", 11)
+    pdf.set_font(_FONT, "", 7.5)
+    if not h.warnings:
+        pdf.multi_cell(0, 4, "No health warnings.", new_x="LMARGIN", new_y="NEXT")
+    for n, w in enumerate(h.warnings):
+        if pdf.get_y() > _LAST_LINE_Y:
+            pdf.multi_cell(0, 4, f"… and {len(h.warnings) - n} more warnings (see the JSON or "
+                           "XLSX export)", new_x="LMARGIN", new_y="NEXT")
+            break
+        pdf.multi_cell(0, 3.8, f"• [{w.code}] {w.task or 'all tasks'}: {w.message}",
+                       new_x="LMARGIN", new_y="NEXT")
 
 
 def _user_page(pdf: _Doc, user: UserReport, tasks: list[str]) -> None:
@@ -311,6 +348,8 @@ def render_pdf(report: ExplanationReport) -> bytes:
     """The report as PDF bytes (see the module docstring for the page layout)."""
     pdf = _Doc(report.title)
     _summary_page(pdf, report)
+    if report.health is not None:
+        _health_page(pdf, report)
     tasks = report.task_names()
     for user in report.users:
         _user_page(pdf, user, tasks)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -12,8 +14,8 @@ import pandas as pd
 from explain._types import BlendedAttribution
 from explain.report._build import ExplanationReport
 
-__all__ = ["BASE_FEATURE", "BLEND", "export_tables", "neutralise", "neutralise_frame",
-           "safe_filename"]
+__all__ = ["BASE_FEATURE", "BLEND", "export_tables", "health_tables", "metric_rows",
+           "neutralise", "neutralise_frame", "safe_filename"]
 
 BLEND = "blend"
 """``task`` value of the blended score's attributions."""
@@ -118,6 +120,61 @@ def _wide_rows(e: BlendedAttribution, tasks: list[str]) -> list[dict[str, object
              **dict(zip(a.feature_names, a.values.tolist(), strict=True))} for t, a in attrs]
 
 
+_REPORT_COLUMNS = ["task", "metric", "value", "ci_low", "ci_high", "baseline_name",
+                   "baseline_value", "lift", "lift_ci_low", "lift_ci_high", "n_rows",
+                   "n_positives", "n_users", "higher_is_better", "reason"]
+_WARNING_COLUMNS = ["code", "task", "message", "figures"]
+
+
+def health_tables(report: ExplanationReport) -> dict[str, pd.DataFrame]:
+    """The model health as tables (no rows when the project recorded none).
+
+    ``health``: one row per (task, metric): the model's value and confidence interval,
+    the best baseline and the lift over it with its interval, counts, and one
+    ``baseline_<name>`` column per baseline. ``health_warnings``: code, task (empty for
+    the whole project), message and the figures behind it as JSON text.
+    """
+    h = report.health
+    if h is None:
+        return {"health": pd.DataFrame(columns=_REPORT_COLUMNS),
+                "health_warnings": pd.DataFrame(columns=_WARNING_COLUMNS)}
+    rows = []
+    for r in h.reports:
+        d = r.to_dict()
+        row = {c: d[c] for c in _REPORT_COLUMNS}
+        row |= {f"baseline_{b}": v for b, v in d["baselines"].items()}
+        rows.append(row)
+    warnings = [{"code": w.code, "task": w.task or "", "message": w.message,
+                 "figures": json.dumps(w.to_dict()["figures"], sort_keys=True)}
+                for w in h.warnings]
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=_REPORT_COLUMNS)
+    return {"health": frame, "health_warnings": pd.DataFrame(warnings, columns=_WARNING_COLUMNS)}
+
+
+def metric_rows(metrics: Mapping[str, Any]) -> pd.DataFrame:
+    """``Evaluation.to_dict()`` in long form: one row per (section, task, metric) with the
+    value, its interval, the best baseline and the lift, and why a value is missing."""
+    rows: list[dict[str, Any]] = []
+    for sec in ("tasks", "ranking", "topk"):
+        for task, block in (metrics.get(sec) or {}).items():
+            ci, base = block.get("ci") or {}, block.get("baseline") or {}
+            for m, v in block.items():
+                if isinstance(v, dict) or m.endswith("_reason"):
+                    continue
+                b = base.get(m) or {}
+                lo, hi = ci.get(m) or (None, None)
+                blo, bhi = b.get("lift_ci") or (None, None)
+                rows.append({"section": sec, "task": task, "metric": m, "value": v,
+                             "ci_low": lo, "ci_high": hi, "baseline": b.get("name", ""),
+                             "baseline_value": b.get("value"), "lift": b.get("lift"),
+                             "lift_ci_low": blo, "lift_ci_high": bhi,
+                             "note": block.get(f"{m}_reason", "")})
+    for m in ("coverage", "diversity", "novelty"):
+        rows.append({"section": "catalogue", "task": "", "metric": m, "value": metrics.get(m),
+                     "note": metrics.get(f"{m}_reason", "")})
+    return pd.DataFrame(rows)
+
+
 def export_tables(report: ExplanationReport,
                   layout: Literal["long", "wide"] = "long") -> dict[str, pd.DataFrame]:
     """The report as tables (not neutralised; see :func:`neutralise_frame`).
@@ -133,6 +190,8 @@ def export_tables(report: ExplanationReport,
     (``blend``) or the raw task score. ``wide`` (XLSX) has one row per (user, item,
     task) and a column per feature, with the feature values in a separate
     ``feature_values`` table.
+
+    ``health`` and ``health_warnings``: see :func:`health_tables`.
     """
     tasks = report.task_names()
     items = [e for u in report.users for e in u.items]
@@ -150,4 +209,4 @@ def export_tables(report: ExplanationReport,
              **{f: _cell(v) for f, v in zip(e.attribution.feature_names,
                                             e.attribution.feature_values, strict=True)}}
             for e in items])
-    return out
+    return out | health_tables(report)

@@ -157,8 +157,9 @@ def _fit_latent(u: NDArray[np.int64], i: NDArray[np.int64], strength: NDArray[np
 def build_features(ds: Dataset) -> BuiltFeatures:
     """Compute every interaction row's features point in time, and the cutoff store.
 
-    A row's features use only events strictly earlier than the row and earlier than the
-    test window; the latent factors are fitted on the history window only, which
+    A row's features use only events strictly earlier than the row (offline,
+    ``features.online = false``: also earlier than the test window); the store serving
+    candidates is the snapshot at the test cutoff; the latent factors are fitted on the history window only, which
     precedes every labelled training row.
     """
     cfg = ds.config
@@ -184,7 +185,10 @@ def build_features(ds: Dataset) -> BuiltFeatures:
         item_category = np.where(np.isnan(item_cat), -1, item_cat).astype(np.int64)
     else:
         item_category = np.zeros(n_i, dtype=np.int64)
-    w = pre.astype(np.float64)[:, None]
+    # rows see earlier events only (prior_sums); offline, test-window events never count,
+    # online they do for later rows (a store updated as events arrive); the store that
+    # serves candidates is always the cutoff snapshot
+    w = (np.ones(len(inter)) if cfg.features.online else pre.astype(np.float64))[:, None]
     attr_rows = np.nan_to_num(item_numeric[i]) * pos[:, None]
     v_user = np.column_stack([np.ones(len(inter)), pos, labels, attr_rows]) * w
     v_item = np.column_stack([np.ones(len(inter)), labels]) * w
@@ -209,7 +213,8 @@ def build_features(ds: Dataset) -> BuiltFeatures:
         layout=layout, stats=stats, user_ids=user_ids, item_ids=item_ids,
         user_static=_encode_table(ds.users, layout.user_attrs), item_static=item_static,
         item_numeric=item_numeric, item_category=item_category,
-        user_totals=_sum_by(u, v_user, n_u), item_totals=_sum_by(i, v_item, n_i),
+        user_totals=_sum_by(u[pre], v_user[pre], n_u),
+        item_totals=_sum_by(i[pre], v_item[pre], n_i),
         uc_keys=uc_keys, uc_totals=uc_totals, ui_keys=ui_keys, ui_totals=ui_totals,
         user_context=_modal_context(u, ctx, pre, n_u), latent_user=lat_u, latent_item=lat_i,
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -204,40 +205,74 @@ def assemble(layout: Layout, stats: GlobalStats, p: Prior) -> NDArray[np.float32
 
 
 def build_specs(layout: Layout) -> tuple[FeatureSpec, ...]:
-    """Feature specs in the column order :func:`assemble` produces."""
-    specs: list[FeatureSpec] = []
+    """Feature specs in the column order :func:`assemble` produces.
+
+    Names derived from data columns (attributes, labels, context) are made safe for
+    LightGBM by :func:`_safe_names`; descriptions keep the original column names.
+    """
+    specs: list[tuple[FeatureSpec, bool]] = []  # (spec, named after a data column)
     for name, cats in layout.user_attrs:
-        specs.append(FeatureSpec(_prefixed("user", name), "user", f"user's {name}", cats))
+        specs.append((FeatureSpec(_prefixed("user", name), "user", f"user's {name}", cats), True))
     specs += _rate_specs("user", "user", layout)
     for name, cats in layout.item_attrs:
-        specs.append(FeatureSpec(_prefixed("item", name), "item", f"item's {name}", cats))
+        specs.append((FeatureSpec(_prefixed("item", name), "item", f"item's {name}", cats), True))
     specs += _rate_specs("item", "item", layout)
     if layout.category is not None:
-        specs.append(FeatureSpec("user_category_affinity", "user×item",
-                                 f"user's interest in the item's {layout.category}"))
-        specs.append(FeatureSpec("user_category_exposures", "user×item",
-                                 f"times the user saw items of this {layout.category}"))
-    specs.append(FeatureSpec("user_item_prior_exposures", "user×item",
-                             "times the user saw this item before"))
+        specs.append((FeatureSpec("user_category_affinity", "user×item",
+                                  f"user's interest in the item's {layout.category}"), False))
+        specs.append((FeatureSpec("user_category_exposures", "user×item",
+                                  f"times the user saw items of this {layout.category}"), False))
+    specs.append((FeatureSpec("user_item_prior_exposures", "user×item",
+                              "times the user saw this item before"), False))
     for name in layout.numeric_item_attrs:
-        specs.append(FeatureSpec(f"{_prefixed('item', name)}_vs_user", "user×item",
-                                 f"{name} relative to what this user usually picks"))
+        specs.append((FeatureSpec(f"{_prefixed('item', name)}_vs_user", "user×item",
+                                  f"{name} relative to what this user usually picks"), True))
     for name, cats in layout.context:
-        specs.append(FeatureSpec(f"context_{name}", "context", f"{name} of the visit", cats))
-    specs.append(FeatureSpec("latent_affinity", "latent",
-                             "taste match from the shared latent factors (cosine)"))
-    specs.append(FeatureSpec("latent_score", "latent",
-                             "strength of the latent user-item match"))
-    return tuple(specs)
+        specs.append((FeatureSpec(f"context_{name}", "context", f"{name} of the visit", cats),
+                      True))
+    specs.append((FeatureSpec("latent_affinity", "latent",
+                              "taste match from the shared latent factors (cosine)"), False))
+    specs.append((FeatureSpec("latent_score", "latent",
+                              "strength of the latent user-item match"), False))
+    return _safe_names(specs)
+
+
+_UNSAFE = re.compile(r"[^\w.\-]")
+"""Characters replaced in feature names: LightGBM rejects JSON punctuation (``"``, ``,``,
+``:``, ``[``, ``]``, ``{``, ``}``), turns spaces into ``_`` and breaks on line breaks."""
+
+
+def _safe_names(specs: list[tuple[FeatureSpec, bool]]) -> tuple[FeatureSpec, ...]:
+    """Specs whose names LightGBM accepts and keeps as they are.
+
+    Fixed names (``user_exposures``, ``latent_score``...) stay as they are, since
+    explanations may refer to them. In a name derived from data columns, unsafe
+    characters become ``_``, and a name already taken gets a ``_2``, ``_3``... suffix.
+    The result depends only on the layout, so a saved project rebuilds the same names.
+    """
+    taken = {spec.name for spec, from_data in specs if not from_data}
+    out: list[FeatureSpec] = []
+    for spec, from_data in specs:
+        if not from_data:
+            out.append(spec)
+            continue
+        name = _UNSAFE.sub("_", spec.name) or "_"
+        base, k = name, 1
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        taken.add(name)
+        out.append(spec if name == spec.name else replace(spec, name=name))
+    return tuple(out)
 
 
 def _prefixed(prefix: str, name: str) -> str:
     return name if name.startswith(prefix + "_") else f"{prefix}_{name}"
 
 
-def _rate_specs(prefix: str, group: str, layout: Layout) -> list[FeatureSpec]:
+def _rate_specs(prefix: str, group: str, layout: Layout) -> list[tuple[FeatureSpec, bool]]:
     who = "user" if prefix == "user" else "item"
-    out = [FeatureSpec(f"{prefix}_exposures", group, f"{who}'s past exposures")]  # type: ignore[arg-type]
+    out = [(FeatureSpec(f"{prefix}_exposures", group, f"{who}'s past exposures"), False)]  # type: ignore[arg-type]
     cond = dict(layout.conditional)
     for j, (lab, kind) in enumerate(zip(layout.labels, layout.label_kinds, strict=True)):
         if j in cond:
@@ -247,7 +282,7 @@ def _rate_specs(prefix: str, group: str, layout: Layout) -> list[FeatureSpec]:
             name, desc = f"{prefix}_{lab}_rate", f"{who}'s past {lab} rate"
         else:
             name, desc = f"{prefix}_avg_{lab}", f"{who}'s past average {lab}"
-        out.append(FeatureSpec(name, group, desc))  # type: ignore[arg-type]
+        out.append((FeatureSpec(name, group, desc), True))  # type: ignore[arg-type]
     return out
 
 

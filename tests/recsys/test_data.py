@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -254,7 +255,9 @@ def test_already_sorted_file_keeps_order(tmp_path: Path) -> None:
     tables = good_tables()
     frame = tables["interactions"]
     tables["interactions"] = frame.iloc[np.argsort(frame["dwell"].to_numpy())]
-    tables["interactions"]["user_id"] = 101  # one user: file order is sorted except items
+    # two rows share each timestamp: the first of each pair goes to the smaller user id,
+    # so the file is already in (timestamp, user_id) order
+    tables["interactions"]["user_id"] = 101 + np.arange(len(frame)) % 2
     ds = load_dataset(write_project(tmp_path, tables))
     assert ds.interactions["dwell"].tolist() == expected_order(tables["interactions"])
 
@@ -283,3 +286,91 @@ def test_read_table_rejects_unknown_suffix(tmp_path: Path) -> None:
     path.write_bytes(b"")
     with pytest.raises(SchemaError, match=r"t\.xlsx: unknown file type; use \.csv"):
         read_table(path)
+
+
+# --- reading awkward files -------------------------------------------------------------
+
+
+def test_empty_cells_in_an_integer_column_read_as_nan(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("user_id,click\n007,1\n8,\n9,0\n", encoding="utf-8")
+    out = read_table(path, text_columns=("user_id",))
+    assert out["user_id"].tolist() == ["007", "8", "9"]
+    assert out["click"].tolist()[::2] == [1.0, 0.0] and np.isnan(out["click"].iloc[1])
+
+
+def test_byte_order_mark_is_not_part_of_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes("\ufeffuser_id,x\n1,2\n".encode())
+    assert list(read_table(path).columns) == ["user_id", "x"]
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "name"),
+    [("Café – €", "cp1252", "Windows-1252"), ("Caf\xe9 \x81", "latin-1", "ISO-8859-1")],
+)
+def test_legacy_encodings_are_read_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str, encoding: str, name: str
+) -> None:
+    path = tmp_path / "items.csv"
+    path.write_bytes(f"item_id,title\ni1,{text}\n".encode(encoding))
+    with caplog.at_level("WARNING", logger="recsys.data"):
+        out = read_table(path, text_columns=("item_id",))
+    assert out["title"].tolist() == [text]
+    assert caplog.messages == [
+        f"items.csv: the file is not UTF-8; read it as {encoding} ({name}); check accented "
+        "text and save the file as UTF-8 to silence this warning"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("t.csv", b"", r"t\.csv: the file is empty \(0 bytes\)"),
+        ("t.csv", b"PAR1\x00\x00", r"t\.csv: the file is Parquet, not CSV; rename it to \.parquet"),
+        ("t.parquet", b"a,b\n1,2\n", r"t\.parquet: the file is CSV text, not Parquet; rename it"),
+        ("t.csv", gzip.compress(b"a,b\n1,2\n"), r"t\.csv: the file is gzip-compressed; add \.gz"),
+        ("t.csv.gz", b"a,b\n1,2\n", r"t\.csv\.gz: the file is not gzip-compressed; remove"),
+        ("t.csv", "a,b\n1,2\n".encode("utf-16"), r"t\.csv: the file is UTF-16 text; save it"),
+        ("t.csv", b"a;b;c\n1;2;3\n", r"t\.csv: the file looks separated by ';' \(header "
+                                     r"'a;b;c'\), but a \.csv file is read as separated by "
+                                     r"commas; save it separated by commas"),
+        ("t.tsv", b"a,b,c\n1,2,3\n", r"t\.tsv: the file looks separated by commas .*; rename "
+                                     r"it to \.csv"),
+        ("t.csv", b"a,b,a\n1,2,3\n", r"t\.csv: column 'a' appears 2 times in the header"),
+    ],
+)
+def test_read_table_names_what_the_file_really_is(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(SchemaError, match=message):
+        read_table(path)
+
+
+def test_read_table_refuses_a_directory(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").mkdir()
+    with pytest.raises(SchemaError, match=r"t\.csv: is a directory, not a file"):
+        read_table(tmp_path / "t.csv")
+
+
+def test_dataset_warnings_duplicates_and_candidate_clamp(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tables = good_tables()
+    tables["interactions"] = pd.concat([tables["interactions"], tables["interactions"].iloc[[4]]],
+                                       ignore_index=True)
+    config = write_project(tmp_path, tables)
+    config.write_text(config.read_text() + "\n[candidates]\nper_user = 100\n")
+    with caplog.at_level("WARNING", logger="recsys.data"):
+        ds = load_dataset(config)
+    assert ds.config.candidates.per_user == 5
+    assert ds.warnings == (
+        "interactions.csv: 1 duplicate exposure (same user_id, item_id and timestamp as an "
+        "earlier row), e.g. row 31; they count as separate exposures: drop them if they are "
+        "logging repeats",
+        "config.toml: candidates.per_user = 100 is more than the 5 items in the catalogue; "
+        "using per_user = 5",
+    )
+    assert caplog.messages == list(ds.warnings)

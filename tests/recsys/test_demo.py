@@ -216,3 +216,43 @@ def test_bad_sizes_list_every_problem_and_write_nothing(tmp_path: Path) -> None:
         write_demo(tmp_path / "out", n_users=1, n_items=1, n_exposures=1)
     assert len(err.value.problems) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_training_memory_matches_the_measured_peaks() -> None:
+    from recsys.demo import training_memory
+
+    assert training_memory(1_000_000) == pytest.approx(2.0e9, rel=0.05)
+    assert training_memory(3_000_000) == pytest.approx(5.2e9, rel=0.05)
+
+
+def test_demo_too_large_for_this_machine_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import recsys.demo
+    from recsys.cli import main
+
+    monkeypatch.setattr(recsys.demo, "_memory_limit", lambda: (24_000_000_000, None))
+    with pytest.raises(SchemaError) as info:
+        write_demo(tmp_path / "big", n_exposures=50_000_000)
+    assert info.value.problems == [
+        "demo data: 50,000,000 exposures need about 80.4 GB of memory to train, more than "
+        "the 24.0 GB this machine has; pass --exposures 15,000,000 or fewer"
+    ]
+    code = main(["demo-data", "--out", str(tmp_path / "big"), "--exposures", "50000000"])
+    assert code == 2 and "need about 80.4 GB" in capsys.readouterr().err
+    assert not (tmp_path / "big").exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_demo_larger_than_free_memory_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import recsys.demo
+
+    monkeypatch.setattr(recsys.demo, "_memory_limit", lambda: (None, 100_000_000))
+    with caplog.at_level("WARNING", logger="recsys.demo"):
+        write_demo(tmp_path / "d", n_users=20, n_items=20, n_exposures=200)
+    assert caplog.messages == [
+        "demo data: 200 exposures need about 0.4 GB of memory to train, but only 0.1 GB is "
+        "free now; close other programs before training"
+    ]

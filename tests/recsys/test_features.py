@@ -40,8 +40,14 @@ def _with_labels_changed(ds, rows: np.ndarray, label: str):  # noqa: ANN001, ANN
     return replace(ds, interactions=inter)
 
 
-def test_test_window_labels_never_reach_any_feature(small_config: Path) -> None:
-    ds = load_dataset(small_config)
+def _offline(ds):  # noqa: ANN001, ANN202
+    cfg = ds.config
+    features = cfg.features.model_copy(update={"online": False})
+    return replace(ds, config=cfg.model_copy(update={"features": features}))
+
+
+def test_test_window_labels_never_reach_any_feature_offline(small_config: Path) -> None:
+    ds = _offline(load_dataset(small_config))
     base = build_features(ds)
     test_rows = np.flatnonzero((ds.interactions["window"] == "test").to_numpy())
     flipped = build_features(_with_labels_changed(ds, test_rows, "click"))
@@ -67,7 +73,7 @@ def test_a_rows_own_label_does_not_feed_its_features(small_config: Path) -> None
 
 
 def test_serving_features_equal_point_in_time_features_of_test_rows(small_config: Path) -> None:
-    ds = load_dataset(small_config)
+    ds = _offline(load_dataset(small_config))
     built = build_features(ds)
     store = built.store
     test_rows = np.flatnonzero((ds.interactions["window"] == "test").to_numpy())[:500]
@@ -118,3 +124,62 @@ def test_latent_features_exist_for_users_with_history(small_config: Path, latent
     built = build_features(load_dataset(small_config))
     col = built.rows.to_frame()[latent].to_numpy()
     assert np.isfinite(col).mean() > 0.9
+
+
+# -- online features: a store updated as events arrive ----------------------------------------
+def test_online_test_rows_never_see_their_own_or_later_labels(small_config: Path) -> None:
+    ds = load_dataset(small_config)
+    assert ds.config.features.online
+    base = build_features(ds)
+    test = np.flatnonzero((ds.interactions["window"] == "test").to_numpy())
+    ts = ds.interactions["timestamp"].to_numpy()
+    row = test[len(test) // 2]
+    # flip this row's label and every later label: nothing of this row (or earlier) moves
+    later_or_same = np.flatnonzero(ts >= ts[row])
+    flipped = build_features(_with_labels_changed(ds, later_or_same, "click"))
+    before = np.flatnonzero(ts <= ts[row])
+    np.testing.assert_array_equal(base.rows.X[before], flipped.rows.X[before])
+    # the cutoff store that scores candidates never sees the test window
+    np.testing.assert_array_equal(base.store.user_totals, flipped.store.user_totals)
+    np.testing.assert_array_equal(base.store.item_totals, flipped.store.item_totals)
+    np.testing.assert_array_equal(base.store.ui_totals, flipped.store.ui_totals)
+
+
+def test_online_test_rows_see_earlier_test_window_events(small_config: Path) -> None:
+    ds = load_dataset(small_config)
+    online, offline = build_features(ds), build_features(_offline(ds))
+    test = (ds.interactions["window"] == "test").to_numpy()
+    np.testing.assert_array_equal(online.rows.X[~test], offline.rows.X[~test])
+    assert not np.array_equal(online.rows.X[test], offline.rows.X[test])
+    on = online.rows.to_frame()["user_exposures"].to_numpy()[test]
+    off = offline.rows.to_frame()["user_exposures"].to_numpy()[test]
+    assert (on >= off).all() and (on > off).mean() > 0.5
+
+
+# -- feature names LightGBM accepts ------------------------------------------------------------
+def test_feature_names_are_safe_for_lightgbm_and_keep_originals_for_display(
+        small_config: Path) -> None:
+    import re
+
+    from recsys.features._layout import build_specs, make_layout
+
+    ds = load_dataset(small_config)
+    items = ds.items.rename(columns={"price": "price[USD]"}).assign(
+        **{'{odd}: "x", y': 1.0, "exposures": 2.0, "a b": 3.0})
+    users = ds.users.rename(columns={"segment": "seg:ment"})
+    inter = ds.interactions.rename(columns={"device": "device,kind"})
+    layout = make_layout(ds.config, users, items, inter, ("device,kind",))
+    specs = build_specs(layout)
+    names = [s.name for s in specs]
+    assert len(set(names)) == len(names)  # item attribute 'exposures' vs the item_exposures rate
+    assert all(re.fullmatch(r"[\w.\-]+", n) for n in names), names
+    by_name = {s.name: s.description for s in specs}
+    assert by_name["item_price_USD_"] == "item's price[USD]"
+    assert by_name['item__odd____x___y'] == 'item\'s {odd}: "x", y'
+    assert by_name["user_seg_ment"] == "user's seg:ment"
+    assert by_name["context_device_kind"] == "device,kind of the visit"
+    # fixed names stay (explanations refer to them); the data column gets the suffix
+    assert [s.description for s in specs if s.name == "item_exposures"] == ["item's past exposures"]
+    assert by_name["item_exposures_2"] == "item's exposures"
+    assert "item_a_b" in names
+    assert build_specs(layout) == specs  # a saved project rebuilds the same names

@@ -17,11 +17,13 @@ from recsys.metrics import (
     intra_list_diversity,
     novelty,
     pareto_mask,
+    ranking_by_group,
     ranking_metrics,
     ranking_metrics_many,
     regression_metrics,
     simplex_grid,
     topk_hits,
+    weighted_auc,
 )
 
 NAN = float("nan")
@@ -133,6 +135,38 @@ def test_kernel_matches_reference(case: tuple[list[int], list[float], list[list[
     one = ranking_metrics(np.array(offsets), s32, np.array(rels[0]), k)
     expected = reference(offsets, s32.astype(np.float64).tolist(), rels[0], k)
     np.testing.assert_allclose(fields(one), expected, rtol=1e-12, equal_nan=True)
+
+
+@settings(deadline=None, max_examples=60)
+@given(case=ranking_case())
+def test_per_group_terms_average_to_the_metrics(
+        case: tuple[list[int], list[float], list[list[float]], int]) -> None:
+    offsets, s, rels, k = case
+    rel = np.array(rels).reshape(len(rels), -1)
+    whole = ranking_metrics_many(np.array(offsets), np.array(s), rel, k)
+    for g, m in zip(ranking_by_group(np.array(offsets), np.array(s), rel, k), whole, strict=True):
+        assert g.size.tolist() == np.diff(offsets).tolist()
+        mean = (lambda x: np.nanmean(x) if (~np.isnan(x)).any() else NAN)  # noqa: E731
+        gauc = (np.nansum(g.auc * g.size) / g.size[~np.isnan(g.auc)].sum()
+                if (~np.isnan(g.auc)).any() else NAN)
+        np.testing.assert_allclose([mean(g.ndcg), mean(g.recall), mean(g.mrr), gauc],
+                                   fields(m), rtol=1e-12, equal_nan=True)
+
+
+def test_weighted_auc_is_the_auc_of_repeated_rows(rng: np.random.Generator) -> None:
+    groups = rng.integers(0, 6, 80)
+    y = (rng.random(80) < 0.4).astype(float)
+    s = np.round(rng.normal(size=80), 1)  # ties across groups
+    w = rng.integers(0, 4, (3, 6)).astype(float)
+    got = weighted_auc(y, s, groups, np.vstack([np.ones(6), w]))
+    assert got[0] == pytest.approx(binary_metrics(y, s).auc, abs=1e-12)
+    for row, expected in zip(w, got[1:], strict=True):
+        reps = row[groups].astype(int)
+        yy, ss = np.repeat(y, reps), np.repeat(s, reps)
+        want = binary_metrics(yy, ss).auc if 0 < yy.sum() < yy.size else NAN
+        np.testing.assert_allclose(expected, want, atol=1e-12, equal_nan=True)
+    with pytest.raises(ValueError, match="weights: expected shape"):
+        weighted_auc(y, s, groups, np.ones((2, 3)))
 
 
 def test_large_groups_match_reference(rng: np.random.Generator) -> None:
@@ -255,6 +289,8 @@ def test_topk_hits_matches_reference(lists: list[tuple[list[int], set[int]]]) ->
     if users:
         assert m.hit_rate == pytest.approx(np.mean([h > 0 for h, _ in users]))
         assert m.recall == pytest.approx(np.mean([h / n for h, n in users]))
+        assert np.nanmean(m.per_user, axis=0) == pytest.approx([m.hit_rate, m.recall])
+    assert np.isnan(m.per_user[:, 0]).sum() == len(lists) - len(users)
 
 
 def test_list_metrics_by_hand() -> None:

@@ -99,7 +99,13 @@ def test_other_format_versions_are_refused(small_artifacts: Path, tmp_path: Path
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["format_version"] = 99
     (copy / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ArtifactError, match="format version 99 is not supported"):
+    with pytest.raises(ArtifactError, match=r"written by a newer Blendscope \(format 99\).*"
+                                            "upgrade Blendscope"):
+        load_artifacts(copy)
+    manifest["format_version"] = 1
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="format version 1 is older than this Blendscope "
+                                            r"reads \(2\); retrain the project"):
         load_artifacts(copy)
 
 

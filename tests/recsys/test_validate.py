@@ -136,7 +136,10 @@ def test_unreadable_files_are_all_reported(tmp_path: Path) -> None:
         "interactions.parquet",
         "items.parquet",
     ]
-    assert all("cannot read the file as Parquet" in p for p in info.value.problems)
+    assert "cannot read the file as Parquet" in info.value.problems[0]
+    assert info.value.problems[1] == (
+        "items.parquet: the file is empty (0 bytes); write the table into it"
+    )
 
 
 def test_ragged_csv_is_unreadable(tmp_path: Path) -> None:
@@ -301,7 +304,10 @@ def test_unparseable_timestamp(tmp_path: Path, value: str | None, shown: str) ->
 def test_unix_milliseconds_are_out_of_range(tmp_path: Path) -> None:
     tables = edited(lambda t: inter(t).__setitem__("timestamp", inter(t)["timestamp"] * 1000))
     with pytest.raises(
-        SchemaError, match=r"column 'timestamp': cannot parse timestamps .* in 30 rows"
+        SchemaError,
+        match=r"column 'timestamp': timestamps out of range \(after 2262-04-11\) in 30 rows, "
+        r"e\.g\. rows 1, 2, 3 \(values 1700000000000, .*\); the values look like unix "
+        r"milliseconds, not seconds \(divide by 1000\); correct or remove those rows$",
     ):
         load_dataset(write_project(tmp_path, tables))
 
@@ -408,15 +414,42 @@ def test_one_class_in_training(tmp_path: Path) -> None:
         frame["buy"] = frame["buy"].where(~train, 0)
 
     problems = problems_of(tmp_path, edited(change))
+    # labelled training rows start after the history period (30% of the training window)
     assert (
         "interactions.csv: column 'click': binary task 'ctr' has only class 1 in the training "
-        "window [2023-11-14 22:13:20, 2023-11-24 17:25:20); it needs both 0 and 1 to learn"
+        "rows [2023-11-17 20:46:56, 2023-11-24 17:25:20); it needs both 0 and 1 to learn"
     ) in problems
     assert any(
         p.startswith("interactions.csv: column 'buy': binary task 'cvr' has only class 0 among "
                      "training rows where 'click' is 1")
         for p in problems
     )  # fmt: skip
+
+
+def test_both_classes_only_in_the_history_period_is_one_class(tmp_path: Path) -> None:
+    def change(t: Tables) -> None:  # rows 0-5 (days 0-2) are history; 6-19 are labelled
+        frame = inter(t)
+        frame["click"] = np.where(frame.index < 6, frame.index % 2, 1)
+        frame["buy"] = np.where(frame.index == 1, 1, 0)
+
+    problems = problems_of(tmp_path, edited(change))
+    assert any(p.startswith("interactions.csv: column 'click': binary task 'ctr' has only "
+                            "class 1 in the training rows [2023-11-17") for p in problems)
+
+
+def test_no_training_rows_after_the_history_period(tmp_path: Path) -> None:
+    def change(t: Tables) -> None:  # training rows all on day 0, the rest from day 10 on
+        ts = inter(t)["timestamp"]
+        inter(t)["timestamp"] = ts.where(ts >= BASE + 10 * DAY, BASE)
+
+    problems = problems_of(tmp_path, edited(change),
+                           config_extra="[features]\nhistory_fraction = 0.5\n")
+    assert problems == [
+        "interactions.csv: column 'timestamp': no training rows to learn from in "
+        "[2023-11-19 19:49:20, 2023-11-24 17:25:20), after the history period "
+        "(features.history_fraction = 0.5 keeps [2023-11-14 22:13:20, 2023-11-19 19:49:20) "
+        "for history only); lower features.history_fraction or add interactions in that period"
+    ]
 
 
 # --- everything at once --------------------------------------------------------------
@@ -471,3 +504,134 @@ def test_check_tables_converts_and_validate_tables_lists(tmp_path: Path) -> None
     assert validate_tables(config, SourceTable("i.csv", bad)) == [
         "i.csv: column 'y': label must be 0 or 1 for a binary task, found 3 in 1 row, e.g. row 2 (value 3.0)"
     ]
+
+
+# --- config messages -----------------------------------------------------------------
+
+
+def _config_problems(tasks: list[dict[str, object]], **extra: object) -> list[str]:
+    with pytest.raises(SchemaError) as info:
+        parse_config({"data": {"interactions": "i.csv"}, "task": tasks, **extra})
+    return info.value.problems
+
+
+@pytest.mark.parametrize("weight", [float("inf"), float("nan")])
+def test_non_finite_weight_is_refused(weight: float) -> None:
+    problems = _config_problems([{"name": "ctr", "label": "y", "kind": "binary",
+                                  "weight": weight}])
+    assert problems == [f"config.toml: task 'ctr'.weight: input should be a finite number "
+                        f"(got {weight!r})"]
+
+
+def test_all_zero_weights_are_refused() -> None:
+    tasks = [{"name": n, "label": n, "kind": "binary", "weight": 0.0} for n in ("a", "b")]
+    assert _config_problems(tasks) == [
+        "config.toml: every task weight is 0, so the blend would rank nothing; give at least "
+        "one task a weight above 0"
+    ]
+
+
+def test_given_naming_itself_or_a_cycle() -> None:
+    itself = [{"name": "a", "label": "a", "kind": "binary", "given": "a"}]
+    assert _config_problems(itself) == [
+        "config.toml: task 'a': given = 'a' names the task itself; name its parent task or "
+        "remove given"
+    ]
+    loop = [{"name": "b", "label": "b", "kind": "binary", "given": "a"},
+            {"name": "a", "label": "a", "kind": "binary", "given": "b"}]
+    assert _config_problems(loop) == [
+        "config.toml: tasks 'a', 'b': their given settings form a cycle (a -> b -> a); "
+        "remove given from one of them"
+    ]
+
+
+def test_model_level_errors_do_not_print_the_whole_config() -> None:
+    problems = _config_problems([{"name": "a", "label": "a", "kind": "binary"}],
+                                split={"test_fraction": 0.5, "validation_fraction": 0.45})
+    assert problems == [
+        "config.toml: split: test_fraction + validation_fraction must leave at least 10% of "
+        "time for training, got 0.5 + 0.45"
+    ]
+    long_name = "not a name " * 20
+    problems = _config_problems([{"name": long_name, "label": "a", "kind": "binary"}])
+    assert problems == [
+        "config.toml: task 'not a name not a name not a...'.name: string should match pattern "
+        "'^[A-Za-z_][A-Za-z0-9_]*$' (got 'not a name not a name not a name not a name not...')"
+    ]
+
+
+def test_config_file_problems(tmp_path: Path) -> None:
+    with pytest.raises(SchemaError, match=r"is a directory, not a config file; did you mean "
+                                          r".*config\.toml\?"):
+        load_dataset(write_project(tmp_path).parent)
+    config = tmp_path / "latin.toml"
+    config.write_bytes("# caf\xe9\n[data]\n".encode("latin-1"))
+    with pytest.raises(SchemaError, match=r"latin\.toml: the file is not UTF-8 \(byte 0xe9 at "
+                                          r"line 1, column 6\); save it as UTF-8$"):
+        load_dataset(config)
+    (tmp_path / "bom").mkdir()
+    bom = write_project(tmp_path / "bom")
+    bom.write_bytes(b"\xef\xbb\xbf" + bom.read_bytes())
+    assert len(load_dataset(bom).interactions) == 30
+
+
+# --- values beyond what the models can hold ------------------------------------------
+
+
+def test_values_beyond_float32_are_refused(tmp_path: Path) -> None:
+    def change(t: Tables) -> None:
+        inter(t)["dwell"] = inter(t)["dwell"].where(inter(t).index != 2, 1e300)
+        inter(t)["hour"] = np.where(inter(t).index == 5, -np.inf, 1.0)
+        items = t["items"]
+        assert items is not None
+        items["weight"] = [1.0, 2.0, 5e38, 3.0, 4.0]
+
+    problems = problems_of(tmp_path, edited(change), fmt="parquet")
+    rule = "is beyond the float32 range the models use (|value| <= 1e+38)"
+    assert problems == [
+        f"items.parquet: column 'weight': value {rule}, found 5e+38 in 1 row, e.g. row 3 "
+        "(value 5e+38); rescale the column or correct those rows",
+        f"interactions.parquet: column 'dwell': label {rule}, found 1e+300 in 1 row, e.g. row 3 "
+        "(value 1e+300); rescale the column or correct those rows",
+        f"interactions.parquet: column 'hour': value {rule}, found -inf in 1 row, e.g. row 6 "
+        "(value -inf); rescale the column or correct those rows",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2999-01-01T00:00:00", r"timestamps out of range \(after 2262-04-11\) in 1 row, e\.g\. "
+                                r"row 10 \(value 2999-01-01 00:00:00\); correct or remove"),
+        ("1500-06-01T00:00:00", r"timestamps out of range \(before 1677-09-21\) in 1 row"),
+        ("2100-01-01T00:00:00", r"timestamps in the future \(after .* UTC, a day from now\) in 1 "
+                                r"row, e\.g\. row 10 \(value 2100-01-01 00:00:00\); they would "
+                                r"stretch the time split, so remove or correct them"),
+    ],
+)
+def test_timestamps_out_of_range_or_in_the_future(tmp_path: Path, value: str,
+                                                   message: str) -> None:
+    def change(t: Tables) -> None:
+        ts = pd.to_datetime(inter(t)["timestamp"], unit="s").dt.strftime("%Y-%m-%dT%H:%M:%S")
+        inter(t)["timestamp"] = ts.where(inter(t).index != 9, value)
+
+    problems = problems_of(tmp_path, edited(change))
+    assert len(problems) == 1 and re.search(message, problems[0]), problems
+
+
+@pytest.mark.parametrize("column", ["user_id", "item_id"])
+def test_a_single_user_or_item_is_refused(tmp_path: Path, column: str) -> None:
+    tables = edited(lambda t: inter(t).__setitem__(column, inter(t)[column].iloc[0]))
+    what = column.removesuffix("_id")
+    assert problems_of(tmp_path, tables) == [
+        f"interactions.csv: column '{column}': only one {what} "
+        f"('{inter(tables)[column].iloc[0]}') in all 30 rows; a recommender needs at least 2 "
+        f"users and 2 items to learn from: add the interactions of other {what}s"
+    ]
+
+
+def test_split_checks_wait_for_clean_values(tmp_path: Path) -> None:
+    """A bad label is reported once, not again as a one-class training window."""
+    tables = edited(lambda t: inter(t).__setitem__("click", inter(t)["click"] + 1))
+    problems = problems_of(tmp_path, tables)
+    assert len(problems) == 1 and "label must be 0 or 1 for a binary task" in problems[0]

@@ -2,68 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
-import time
 from pathlib import Path
 
 import streamlit as st
 
-from recsys.errors import BlendscopeError, SchemaError
-from ui import state
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
-
-
-def _target(name: str, replace: bool) -> Path | None:
-    """``<artifacts>/<name>``, or ``None`` after showing why it cannot be used."""
-    if not _NAME.match(name):
-        st.error(f"project name {name!r} is not allowed: use 1-40 letters, digits, - or _, "
-                 "starting with a letter or digit")
-        return None
-    out = state.artifacts_root() / name
-    if out.exists() and not replace:
-        st.error(f"project '{name}' already exists under {state.artifacts_root()}/; tick "
-                 "'replace an existing project' or choose another name")
-        return None
-    return out
-
-
-def _train(config: Path, out: Path) -> bool:
-    """Train and save with a progress bar per stage; ``True`` on success."""
-    from recsys.artifacts import save_project
-    from recsys.train import train
-
-    bar = st.progress(0.0, text="starting…")
-    status = st.status(f"Training '{out.name}'", expanded=True)
-    start = time.perf_counter()
-
-    def progress(stage: str, fraction: float) -> None:
-        bar.progress(min(max(fraction, 0.0), 1.0), text=f"{stage} ({fraction:.0%})")
-        status.write(f"{time.perf_counter() - start:6.1f} s — {stage}")
-
-    try:
-        tp = train(config, progress=progress)
-        progress("saving artifacts", 0.98)
-        save_project(tp, out)
-    except SchemaError as err:
-        status.update(label="The dataset was rejected; nothing was saved", state="error")
-        st.error(f"The dataset has {len(err.problems)} problem(s); nothing was saved:")
-        st.markdown("\n".join(f"- {p}" for p in err.problems))
-        return False
-    except BlendscopeError as err:
-        status.update(label="Training failed; nothing was saved", state="error")
-        st.error(str(err))
-        return False
-    progress("done", 1.0)
-    status.update(label=f"Trained '{out.name}' in {time.perf_counter() - start:.0f} s",
-                  state="complete", expanded=False)
-    return True
-
-
-def _opened(name: str) -> None:
-    st.button(f"Open project '{name}'", key="data_open", on_click=state.reset_view,
-              args=(name,), type="primary", help="Load the new project in the sidebar.")
+from recsys.errors import SchemaError
+from ui import state, training
+from ui.uploads import check_upload, safe_name
 
 
 def _demo() -> None:
@@ -81,10 +27,10 @@ def _demo() -> None:
         name = st.columns(2)[0].text_input("Project name", "demo-small", key="data_demo_name",
                              help="Directory created under the artifacts root.")
         replace = st.checkbox("Replace an existing project of that name", key="data_demo_replace",
-                              help="Otherwise an existing project is never overwritten.")
+                              help="Only a project trained by Blendscope is ever replaced.")
         go = st.form_submit_button("Generate and train", key="data_demo_go", type="primary",
                                    help="Write the dataset to a temporary folder, then train.")
-    if not go or (out := _target(name.strip(), replace)) is None:
+    if not go or (out := training.target(name.strip(), replace)) is None:
         return
     from recsys.demo import write_demo
 
@@ -93,28 +39,29 @@ def _demo() -> None:
             config = write_demo(Path(tmp) / "data", n_users=int(n_users), n_items=int(n_items),
                                 n_exposures=int(n_exp), seed=int(seed))
         except SchemaError as err:
-            st.error("The demo sizes are invalid; nothing was saved:")
-            st.markdown("\n".join(f"- {p}" for p in err.problems))
+            training.problems("The demo sizes are invalid", err.problems, Path(tmp))
             return
-        if _train(config, out):
-            _opened(out.name)
+        if training.train(config, out, Path(tmp)):
+            training.opened(out.name)
 
 
 def _upload() -> None:
-    st.caption("Upload the dataset's `config.toml` and the files it names (CSV or Parquet); "
-               "paths in the config are matched to the uploaded file names.")
+    limit = st.get_option("server.maxUploadSize")
+    st.caption(f"Upload the dataset's `config.toml` and the files it names (CSV or Parquet, at "
+               f"most {limit} MB each). The config's data paths must name these files (matched "
+               "by file name); any other path is refused.")
     with st.form("data_upload_form"):
         config = st.file_uploader("config.toml", type=["toml"], key="data_config",
                                   help="Tasks, split, candidates and model settings.")
         files = st.file_uploader("interactions, users and items", type=["csv", "parquet"],
                                  accept_multiple_files=True, key="data_files",
                                  help="One row per exposure (interactions); optional users "
-                                      "and items tables.")
+                                      f"and items tables. At most {limit} MB per file.")
         name = st.columns(2)[0].text_input("Project name", "uploaded", key="data_upload_name",
                              help="Directory created under the artifacts root.")
         replace = st.checkbox("Replace an existing project of that name",
                               key="data_upload_replace",
-                              help="Otherwise an existing project is never overwritten.")
+                              help="Only a project trained by Blendscope is ever replaced.")
         go = st.form_submit_button("Validate and train", key="data_upload_go", type="primary",
                                    help="Check every file against the config, then train.")
     if not go:
@@ -122,18 +69,33 @@ def _upload() -> None:
     if config is None or not files:
         st.error("upload a config.toml and at least the interactions file")
         return
-    if (out := _target(name.strip(), replace)) is None:
+    uploads = {n: f for f in files if (n := safe_name(f.name))}
+    config_name = safe_name(config.name) or "config.toml"
+    try:
+        checked = check_upload(config_name, config.getvalue(), list(uploads))
+    except SchemaError as err:
+        training.problems(f"The upload has {len(err.problems)} problem(s)", err.problems)
+        return
+    if (out := training.target(name.strip(), replace)) is None:
         return
     with tempfile.TemporaryDirectory(prefix="blendscope-upload-") as tmp:
-        for f in [config, *files]:
-            (Path(tmp) / Path(f.name).name).write_bytes(f.getvalue())
-        if _train(Path(tmp) / Path(config.name).name, out):
-            _opened(out.name)
+        folder = Path(tmp)
+        for rel, base in checked.files.items():  # relative, inside the folder (checked)
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_bytes(uploads[base].getvalue())
+        (folder / config_name).write_bytes(config.getvalue())
+        if training.train(folder / config_name, out, folder):
+            training.opened(out.name)
 
 
 def main() -> None:
     """Render the page."""
     st.title("Data")
+    if state.read_only():
+        st.info("This dashboard is read-only (`BLENDSCOPE_READ_ONLY` is set): training, "
+                "uploads and replacing projects are disabled. Train projects on the server "
+                "with `recsys train`; they appear in the sidebar.")
+        return
     st.markdown(f"Train a new project into `{state.artifacts_root()}/<name>`. Validation "
                 "runs first and lists every problem; nothing is saved unless training "
                 "succeeds.")

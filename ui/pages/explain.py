@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import charts, state, widgets
+from ui.text import md_escape
 
 if TYPE_CHECKING:
     from explain import BlendedAttribution
@@ -32,7 +33,7 @@ def _summary(e: BlendedAttribution) -> None:
     cols[3].metric("Base + Σ − score", f"{gap:.1e}",
                    help="Additivity check: base value + attributions − score (rounding only).")
     st.markdown("**Why this item, in words**")
-    st.markdown("\n".join(f"- {r}" for r in e.reasons))
+    st.markdown("\n".join(f"- {md_escape(r)}" for r in e.reasons))
 
 
 def _blend_tab(e: BlendedAttribution, view: state.View) -> None:
@@ -61,8 +62,9 @@ def _task_tab(e: BlendedAttribution, view: state.View, t: TaskSpec) -> None:
 
     x = e.tasks[t.name]
     cols = st.columns(4)
-    cols[0].metric("Prediction", f"{x.prediction:.4g}", help=f"{t.name} in natural units ({t.kind}).")
-    cols[1].metric("Task score", f"{x.margin:.4f}", help=t.score_description())
+    cols[0].metric("Prediction", f"{x.prediction:.4g}",
+                   help=f"{md_escape(t.name)} in natural units ({t.kind}).")
+    cols[1].metric("Task score", f"{x.margin:.4f}", help=md_escape(t.score_description()))
     cols[2].metric("Transformed", f"{x.transformed:.4f}",
                    help=f"After the {state.TRANSFORMS[view.transform]} transform.")
     cols[3].metric("Share", f"{x.share:+.4f}", f"{x.share_fraction:+.0%} of |shares|",
@@ -76,7 +78,8 @@ def _task_tab(e: BlendedAttribution, view: state.View, t: TaskSpec) -> None:
 
 def _tabs(e: BlendedAttribution, view: state.View) -> None:
     """The blend and one tab per task; only the open tab is drawn."""
-    tabs = st.tabs(["Blend", *view.task_names()], key="exp_tab", on_change="rerun")
+    tabs = st.tabs(["Blend", *map(md_escape, view.task_names())], key="exp_tab",
+                   on_change="rerun")
     if tabs[0].open:
         with tabs[0]:
             _blend_tab(e, view)
@@ -102,8 +105,8 @@ def _compare(project: Project, view: state.View, user: str, item: str,
         pair = state.pair_explanation(project, view.stamp, user, item, vs, view.weights,
                                       view.transform)
         verb = "above" if pair.gap >= 0 else "below"
-        st.markdown(f"**{pair.title_a}** scores **{pair.gap:+.4f}** {verb} **{pair.title_b}**; "
-                    "the bars add up to that gap.")
+        st.markdown(f"**{md_escape(pair.title_a)}** scores **{pair.gap:+.4f}** {verb} "
+                    f"**{md_escape(pair.title_b)}**; the bars add up to that gap.")
         left, right = st.columns([3, 2], gap="medium")
         steps = waterfall_steps(pair.attribution, _BARS, base_label="base difference",
                                 total_label="score gap")

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import state, widgets
+from ui.text import md_escape
 
 INTRO = (
     "Blendscope trains one LightGBM model per objective (click, purchase, revenue, returns…) "
@@ -50,9 +51,10 @@ def _facts(manifest: dict) -> None:
     for col, t in zip(cols, tasks, strict=True):
         unit = "mean per exposure" if t.kind == "regression" else "of exposures"
         value = f"{rates[t.name]:.3f}" if t.kind == "regression" else f"{rates[t.name]:.2%}"
-        title = f"{t.name} mean label" if t.kind == "regression" else f"{t.name} label rate"
+        name = md_escape(t.name)
+        title = f"{name} mean label" if t.kind == "regression" else f"{name} label rate"
         col.metric(title, value,
-                   help=f"Label '{t.label}' ({t.kind}): {unit}, over all exposures.")
+                   help=f"Label '{md_escape(t.label)}' ({t.kind}): {unit}, over all exposures.")
 
 
 def _models(manifest: dict) -> None:
@@ -121,7 +123,7 @@ def main() -> None:
         widgets.no_project()
         return
     manifest = view.manifest()
-    st.subheader(f"Dataset — project '{view.name}'")
+    st.subheader(f"Dataset — project '{md_escape(view.name)}'")
     _facts(manifest)
     _models(manifest)
     _blend(view)

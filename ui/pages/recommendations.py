@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import charts, state, widgets
+from ui.text import md_escape
 
 if TYPE_CHECKING:
     from recsys.project import Project, RankedList
@@ -39,12 +40,13 @@ def _column_config(view: state.View) -> dict[str, object]:
     }
     for t in view.tasks:
         cc[t.name] = st.column_config.NumberColumn(
-            width=68, format="%.2f", help=f"{t.name}: task score after the "
+            width=68, format="%.2f", help=f"{md_escape(t.name)}: task score after the "
                                 f"{state.TRANSFORMS[view.transform]} transform (unweighted).")
         unit = ("predicted value" if t.kind == "regression" else
                 "ranking score" if t.kind == "rank" else "probability (entire space)")
         cc[f"{t.name} pred."] = st.column_config.NumberColumn(
-            format="%.4f", help=f"{t.name}: model prediction in natural units, {unit}.")
+            format="%.4f", help=f"{md_escape(t.name)}: model prediction in natural units, "
+                                f"{unit}.")
     return cc
 
 
@@ -61,7 +63,8 @@ def _history(project: Project, view: state.View, user: str) -> None:
                  column_config={"timestamp": st.column_config.DatetimeColumn(
                      "time", format="MM-DD HH:mm", width=84, help="When the item was shown."),
                      "outcome": st.column_config.TextColumn(width=118,
-                         help=f"Positive labels of the exposure ({', '.join(labels)})."),
+                         help="Positive labels of the exposure "
+                              f"({md_escape(', '.join(labels))})."),
                      "title": st.column_config.TextColumn(width=130)})
 
 
@@ -82,7 +85,7 @@ def main() -> None:
         left, right = st.columns([2, 1], gap="medium")
         with left:
             head, toggle = st.columns([3, 2])
-            head.markdown(f"**Top {view.k} for {user}**")
+            head.markdown(f"**Top {view.k} for {md_escape(user)}**")
             preds = toggle.toggle("natural units", key="rec_preds",
                                   help="Show each task's prediction (probability, value) "
                                        "instead of its transformed score.")

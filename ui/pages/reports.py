@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from ui import state, widgets
+from ui.text import md_escape
 
 if TYPE_CHECKING:
     from recsys.project import Project
@@ -47,7 +48,7 @@ def _choose_users(project: Project, view: state.View) -> tuple[list[str], str]:
 
         return users_in_segment(project, column, value, n=int(n)), f"{column} = {value}"
     user = st.session_state.get(state.USER) or ids[0]
-    st.caption(f"User **{user}** (choose another on the Recommendations page).")
+    st.caption(f"User **{md_escape(user)}** (choose another on the Recommendations page).")
     return [str(user)], f"user {user}"
 
 
@@ -85,9 +86,9 @@ def main() -> None:
         data, name, mime, preview = built[2]
         st.download_button(f"Download {_LABELS[fmt]} — {len(data) / 1024:,.0f} KiB", data,
                            file_name=name, mime=mime, key="rep_download", type="primary",
-                           on_click="ignore", help=f"Saves {name}.")
+                           on_click="ignore", help=f"Saves {md_escape(name)}.")
         st.markdown(f"**Preview** — {len(users)} user(s), {len(preview)} explained items "
-                    f"({selection})")
+                    f"({md_escape(selection)})")
         keep = [col for col in preview.columns if not col.endswith(("_transformed",
                                                                       "_share_fraction"))]
         st.dataframe(preview[keep], hide_index=True, key="rep_preview")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import charts, state, widgets
+from ui.text import md_escape
 
 
 def main() -> None:
@@ -26,8 +27,8 @@ def main() -> None:
         names, k = view.task_names(), view.k
         left, right = st.columns(2, gap="medium")
         with left:
-            st.markdown(f"**NDCG@{k} by {column}** — each user's test exposures re-ranked by "
-                        "the blend")
+            st.markdown(f"**NDCG@{k} by {md_escape(column)}** — each user's test exposures "
+                        "re-ranked by the blend")
             st.plotly_chart(charts.segment_metric_bars(frame[frame[column] != "all users"],
                                                        column, names, k), key="seg_ndcg")
         with right:
@@ -42,8 +43,8 @@ def main() -> None:
         st.dataframe(frame, hide_index=True, key="seg_table", column_config=cc)
         minimised = [t.name for t in view.tasks if t.direction == "minimize"]
         if minimised:
-            st.caption(f"For minimised tasks ({', '.join(minimised)}) a lower NDCG is better: "
-                       "items with that label are pushed down.")
+            st.caption(f"For minimised tasks ({md_escape(', '.join(minimised))}) a lower "
+                       "NDCG is better: items with that label are pushed down.")
 
 
 main()

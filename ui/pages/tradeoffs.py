@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import charts, state, widgets
+from ui.text import md_escape
 
 if TYPE_CHECKING:
     from recsys.project import Project
@@ -21,8 +22,9 @@ def _metrics(ev: dict, view: state.View) -> None:
         r = ev["ranking"][t.name]
         auc = ev["tasks"][t.name].get("auc")
         note = " (minimised: lower is better)" if t.direction == "minimize" else ""
-        col.metric(f"NDCG@{k} {t.name}", f"{r[f'ndcg@{k}']:.4f}",
-                   help=f"Each user's logged test exposures re-ranked by the blend, '{t.label}' "
+        col.metric(f"NDCG@{k} {md_escape(t.name)}", f"{r[f'ndcg@{k}']:.4f}",
+                   help="Each user's logged test exposures re-ranked by the blend, "
+                        f"'{md_escape(t.label)}' "
                         f"as relevance{note}. GAUC {r['gauc']:.3f}; model AUC "
                         f"{'n/a' if auc is None else f'{auc:.3f}'} (independent of weights).")
     rows = [{"task": t.name, f"NDCG@{k}": ev["ranking"][t.name][f"ndcg@{k}"],

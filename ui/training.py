@@ -1,0 +1,90 @@
+"""Training from the Data page: the target directory, progress and error display.
+
+Shared by the demo and upload forms of ``ui/pages/data.py``. Every message names files
+as the config does (server temporary folders are cut out) and shows data values as
+text.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from recsys.errors import BlendscopeError, OutputError, SchemaError
+from ui import state
+from ui.text import md_escape, md_lines
+from ui.uploads import scrub
+
+__all__ = ["opened", "problems", "target", "train"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+
+def target(name: str, replace: bool) -> Path | None:
+    """``<artifacts>/<name>``, or ``None`` after showing why it cannot be used."""
+    if not _NAME.match(name):
+        st.error(f"project name {md_escape(repr(name))} is not allowed: use 1-40 letters, "
+                 "digits, - or _, starting with a letter or digit")
+        return None
+    out = state.artifacts_root() / name
+    if (out.exists() or out.is_symlink()) and not replace:
+        st.error(f"project '{name}' already exists; tick 'replace an existing project' or "
+                 "choose another name")
+        return None
+    from recsys.atomic import check_replaceable
+
+    try:  # the shared ownership rule: replace only an earlier Blendscope project
+        check_replaceable(out)
+    except OutputError as err:
+        st.error(md_lines(err))
+        return None
+    return out
+
+
+def problems(intro: str, lines: list[str], folder: Path | None = None) -> None:
+    """An error line, then each problem as a list item (shown as text, ``folder`` cut
+    out)."""
+    st.error(f"{intro}; nothing was saved:")
+    shown = [scrub(line, folder) if folder else line for line in lines]
+    st.markdown("\n".join(f"- {md_escape(line)}" for line in shown))
+
+
+def train(config: Path, out: Path, folder: Path) -> bool:
+    """Train and save with a progress bar per stage; ``True`` on success. Messages name
+    files as the config does: the server ``folder`` holding them is cut out."""
+    from recsys.artifacts import save_project
+    from recsys.train import train as train_project
+
+    bar = st.progress(0.0, text="starting…")
+    status = st.status(f"Training '{out.name}'", expanded=True)
+    start = time.perf_counter()
+
+    def progress(stage: str, fraction: float) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=f"{stage} ({fraction:.0%})")
+        status.write(f"{time.perf_counter() - start:6.1f} s — {stage}")
+
+    try:
+        tp = train_project(config, progress=progress)
+        progress("saving artifacts", 0.98)
+        save_project(tp, out)
+    except SchemaError as err:
+        status.update(label="The dataset was rejected; nothing was saved", state="error")
+        problems(f"The dataset has {len(err.problems)} problem(s)", err.problems, folder)
+        return False
+    except BlendscopeError as err:
+        status.update(label="Training failed; nothing was saved", state="error")
+        st.error(md_lines(scrub(str(err), folder)))
+        return False
+    progress("done", 1.0)
+    status.update(label=f"Trained '{out.name}' in {time.perf_counter() - start:.0f} s",
+                  state="complete", expanded=False)
+    return True
+
+
+def opened(name: str) -> None:
+    """A button that opens the new project."""
+    st.button(f"Open project '{name}'", key="data_open", on_click=state.reset_view,
+              args=(name,), type="primary", help="Load the new project in the sidebar.")
