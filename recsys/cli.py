@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from recsys.cli_loop import flags_app, runs_app
 from recsys.errors import BlendscopeError, SchemaError
 
 app = typer.Typer(
@@ -25,6 +26,8 @@ app = typer.Typer(
 import_app = typer.Typer(help="Turn public dataset layouts into a Blendscope dataset.",
                          no_args_is_help=True)
 app.add_typer(import_app, name="import")
+app.add_typer(flags_app, name="flags")
+app.add_typer(runs_app, name="runs")
 
 __all__ = ["app", "dataset_paths", "main", "parse_weights", "run"]
 
@@ -210,7 +213,10 @@ def train(
         tp = run(config, progress=progress)
         progress("saving artifacts", 0.98)
         path = save_project(tp, out, claim=claim)
-    progress(f"saved {path}", 1.0)
+        from recsys.runs import record_training
+
+        entry = record_training(path, tp.models)
+    progress(f"saved {path} (run {entry.run_id} in {path.name}.log.sqlite)", 1.0)
     from recsys.health import ModelHealth
 
     typer.echo(_health_text(ModelHealth.from_dict(tp.metrics["health"])))
@@ -227,11 +233,19 @@ def recommend(
     weight: WeightOpt = None,
     transform: TransformOption = None,
     fmt: Annotated[TableJsonCsv, typer.Option("--format", "-f")] = TableJsonCsv.table,
+    ignore_flags: Annotated[bool, typer.Option(
+        "--ignore-flags", help="List items flagged bad or irrelevant too (see `recsys flags`)."
+    )] = False,
 ) -> None:
-    """A user's top-K items under the blend: blended score and every task's score."""
+    """A user's top-K items under the blend: blended score and every task's score.
+
+    Items flagged bad or irrelevant for this user, or for every user, are left out.
+    """
     weights = parse_weights(weight)
     project = _load(artifacts)
-    ranked = project.recommend(user, weights, k, transform.value if transform else None)
+    flagged = set() if ignore_flags else project.log().flags().excluded_for(user)
+    ranked = project.recommend(user, weights, k, transform.value if transform else None,
+                               exclude_items=flagged)
     records = [it.to_dict() for it in ranked.items]
     if fmt is TableJsonCsv.json:
         typer.echo(json.dumps(records, indent=2))
