@@ -50,12 +50,16 @@ class DataConfig(BaseModel):
 
 
 class SplitConfig(BaseModel):
-    """Time split: the newest ``test_fraction`` of the time range is the test window and
+    """Split in time: the newest ``test_fraction`` of the events is the test window and
     the ``validation_fraction`` before it is used for early stopping."""
 
     model_config = _STRICT
     test_fraction: float = Field(0.2, gt=0.0, lt=0.9)
     validation_fraction: float = Field(0.1, gt=0.0, lt=0.9)
+    by: Literal["events", "time"] = "events"
+    """``events``: cut at quantiles of event time, so the fractions are shares of the
+    rows and an outlier timestamp cannot empty a window; ``time``: cut the time span
+    ``[min, max]`` itself (shares of the calendar)."""
 
     @model_validator(mode="after")
     def _fit(self) -> SplitConfig:

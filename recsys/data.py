@@ -79,22 +79,30 @@ class Dataset:
 def split_bounds(timestamps: pd.Series, split: SplitConfig) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Start of the validation and of the test window.
 
-    With ``span = max - min`` of the timestamps, the test window starts at
-    ``max - test_fraction * span`` and the validation window starts
-    ``validation_fraction * span`` before that.
+    ``split.by = "events"``: the test window starts at the event time below which
+    ``1 - test_fraction`` of the rows fall, the validation window at the time below which
+    ``1 - test_fraction - validation_fraction`` fall (rows tied at a boundary go to the
+    later window). ``"time"``: with ``span = max - min``, the test window starts at
+    ``max - test_fraction * span`` and the validation window ``validation_fraction *
+    span`` before that.
 
     Parameters
     ----------
     timestamps : pandas.Series
         Naive datetime64 values; NaT is ignored.
     split : SplitConfig
-        The window fractions.
+        The window fractions and how they are measured.
 
     Returns
     -------
     tuple of pandas.Timestamp
         ``(val_start, test_start)``.
     """
+    if split.by == "events":
+        ts = np.sort(timestamps.dropna().to_numpy(dtype="datetime64[ns]"))
+        at = lambda share: pd.Timestamp(ts[min(len(ts) - 1, int(len(ts) * share))])  # noqa: E731
+        return at(1 - split.test_fraction - split.validation_fraction), \
+            at(1 - split.test_fraction)
     tmin, tmax = timestamps.min(), timestamps.max()
     span = tmax - tmin
     test_start = tmax - span * split.test_fraction
@@ -260,16 +268,14 @@ def _check_split(
     problems = []
     for code, window in enumerate(WINDOWS):
         if not (codes == code).any():
-            key = "validation_fraction" if window == "validation" else "test_fraction"
-            problems.append(
-                f"{name}: column 'timestamp': the {window} window {spans[code]} has no rows "
-                f"(timestamps run from {tmin} to {tmax}); change split.{key} "
-                "or add interactions in that period"
-            )
+            where = (f" {spans[code]}" if config.split.by == "time" else "")
+            problems.append(f"{name}: column 'timestamp': the {window} window{where} has no "
+                            f"rows (timestamps run from {tmin} to {tmax}); "
+                            + _empty_window_fix(config.split, ts, window))
     if problems:  # with an empty window, the class checks would only echo it
         return problems
     frac = config.features.history_fraction
-    start = history_end(tmin, val_start, frac)
+    start = history_end(ts, val_start, frac, config.split.by)
     train = (codes == 0) & (ts >= start).to_numpy()
     span = f"[{start}, {val_start})"
     if not train.any():
@@ -299,11 +305,36 @@ def _check_split(
     return problems
 
 
-def history_end(tmin: pd.Timestamp, val_start: pd.Timestamp, fraction: float) -> pd.Timestamp:
-    """End of the history period: the first ``fraction`` of ``[tmin, val_start)``.
+def _empty_window_fix(split: SplitConfig, ts: pd.Series, window: str) -> str:
+    """Why a window is empty, and the fix that helps."""
+    key = "validation_fraction" if window == "validation" else "test_fraction"
+    if split.by == "time":
+        by_events = split.model_copy(update={"by": "events"})
+        codes = assign_windows(ts, *split_bounds(ts, by_events)).codes
+        if len(set(np.asarray(codes).tolist())) == len(WINDOWS):
+            first, last = ts.quantile(0.01), ts.quantile(0.99)
+            return (f"the time span is stretched by a few outlying timestamps or a long gap "
+                    f"(98% of the rows fall in [{first}, {last}]); set split.by = \"events\" "
+                    "to cut at quantiles of the events, or remove the outliers")
+        return f"change split.{key} or add interactions in that period"
+    top = ts.value_counts()
+    return (f"{int(top.iloc[0])} of {len(ts)} rows share one timestamp, and equal times "
+            "cannot be split; give the rows distinct timestamps")
+
+
+def history_end(timestamps: pd.Series, val_start: pd.Timestamp, fraction: float,
+                by: str = "events") -> pd.Timestamp:
+    """End of the history period: the first ``fraction`` of the training period
+    ``[min, val_start)``, in events (``by="events"``) or in time (``"time"``).
 
     Rows before it only feed features; labelled training rows start there.
     """
+    ts = timestamps.dropna().to_numpy(dtype="datetime64[ns]")
+    before = np.sort(ts[ts < np.datetime64(val_start, "ns")])
+    if by == "events" and before.size:
+        return pd.Timestamp(before[min(before.size - 1, int(before.size * fraction))]) \
+            if fraction > 0 else pd.Timestamp(before[0])
+    tmin = pd.Timestamp(ts.min()) if ts.size else val_start
     return pd.Timestamp(tmin + (val_start - tmin) * fraction)
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from recsys.data import Dataset
+from recsys.data import Dataset, history_end
 from recsys.features._aggregate import keyed_totals, lookup_keyed, prior_sums
 from recsys.features._layout import (
     GlobalStats,
@@ -230,9 +230,8 @@ def build_features(ds: Dataset) -> BuiltFeatures:
 
 
 def _history_end(ds: Dataset) -> pd.Timestamp:
-    tmin = ds.interactions["timestamp"].min()
-    frac = ds.config.features.history_fraction
-    return pd.Timestamp(tmin + (ds.val_start - tmin) * frac)
+    return history_end(ds.interactions["timestamp"], ds.val_start,
+                       ds.config.features.history_fraction, ds.config.split.by)
 
 
 def _global_stats(layout: Layout, labels: NDArray[np.float64], pos: NDArray[np.float64],

@@ -132,6 +132,23 @@ def test_good_dataset_dtypes_order_and_windows(tmp_path: Path) -> None:
     assert inter["user_id"].tolist()[:2] == ["103", "104"]
     start = pd.Timestamp(BASE, unit="s")
     assert inter["timestamp"].iloc[0] == start
+    # split.by = "events": the newest 20% of the rows are the test window, the 10% before
+    # it validation (rows tied at a boundary go to the later window)
+    ts = inter["timestamp"].sort_values().reset_index(drop=True)
+    assert ds.test_start == ts[24] and ds.val_start == ts[21]
+    counts = inter["window"].value_counts()
+    assert counts["test"] == (inter["timestamp"] >= ts[24]).sum() >= 6
+    assert counts["validation"] == ((inter["timestamp"] >= ts[21])
+                                    & (inter["timestamp"] < ts[24])).sum() > 0
+    assert ds.root == tmp_path.resolve()
+
+
+def test_split_by_time_cuts_the_calendar(tmp_path: Path) -> None:
+    config = write_project(tmp_path, good_tables())
+    config.write_text(config.read_text().replace("[split]\n", '[split]\nby = "time"\n'))
+    ds = load_dataset(config)
+    inter = ds.interactions
+    start = pd.Timestamp(BASE, unit="s")
     assert ds.test_start == start + pd.Timedelta(hours=14 * 24 * 0.8)
     assert ds.val_start == start + pd.Timedelta(hours=14 * 24 * 0.7)
     counts = inter["window"].value_counts()
@@ -139,7 +156,19 @@ def test_good_dataset_dtypes_order_and_windows(tmp_path: Path) -> None:
     days = (inter["timestamp"] - start).dt.days
     assert set(days[inter["window"] == "validation"]) == {10, 11}
     assert set(days[inter["window"] == "test"]) == {12, 13, 14}
-    assert ds.root == tmp_path.resolve()
+
+
+def test_an_outlier_timestamp_cannot_empty_a_window(tmp_path: Path) -> None:
+    tables = good_tables()
+    inter = tables["interactions"]
+    inter.loc[0, "timestamp"] = BASE - 3650 * 86400  # one event ten years early
+    config = write_project(tmp_path, tables)
+    ds = load_dataset(config)  # split.by = "events" (default): every window keeps rows
+    assert (ds.interactions["window"].value_counts() > 0).all()
+    config.write_text(config.read_text().replace("[split]\n", '[split]\nby = "time"\n'))
+    with pytest.raises(SchemaError, match=r'stretched by a few outlying timestamps .*set '
+                                          r'split\.by = "events"'):
+        load_dataset(config)
 
 
 def test_users_and_items_attributes(tmp_path: Path) -> None:

@@ -378,6 +378,7 @@ def test_conditional_child_positive_without_parent(tmp_path: Path) -> None:
 
 
 # --- split ---------------------------------------------------------------------------
+BY_TIME = '[split]\nby = "time"\n'
 
 
 def test_empty_validation_window(tmp_path: Path) -> None:
@@ -391,9 +392,10 @@ def test_empty_validation_window(tmp_path: Path) -> None:
         SchemaError,
         match=r"interactions\.csv: column 'timestamp': the validation window "
         r"\[2023-11-24 17:25:20, 2023-11-26 03:01:20\) has no rows \(timestamps run from "
-        r"2023-11-14 22:13:20 to 2023-11-28 22:13:20\); change split\.validation_fraction",
+        r"2023-11-14 22:13:20 to 2023-11-28 22:13:20\); the time span is stretched by a few "
+        r"outlying timestamps or a long gap .* set split\.by = \"events\"",
     ):
-        load_dataset(write_project(tmp_path, edited(change)))
+        load_dataset(write_project(tmp_path, edited(change), config_extra=BY_TIME))
 
 
 def test_single_timestamp_empties_train_and_validation(tmp_path: Path) -> None:
@@ -413,7 +415,7 @@ def test_one_class_in_training(tmp_path: Path) -> None:
         frame["click"] = frame["click"].where(~train, 1)
         frame["buy"] = frame["buy"].where(~train, 0)
 
-    problems = problems_of(tmp_path, edited(change))
+    problems = problems_of(tmp_path, edited(change), config_extra=BY_TIME)
     # labelled training rows start after the history period (30% of the training window)
     assert (
         "interactions.csv: column 'click': binary task 'ctr' has only class 1 in the training "
@@ -432,7 +434,7 @@ def test_both_classes_only_in_the_history_period_is_one_class(tmp_path: Path) ->
         frame["click"] = np.where(frame.index < 6, frame.index % 2, 1)
         frame["buy"] = np.where(frame.index == 1, 1, 0)
 
-    problems = problems_of(tmp_path, edited(change))
+    problems = problems_of(tmp_path, edited(change), config_extra=BY_TIME)
     assert any(p.startswith("interactions.csv: column 'click': binary task 'ctr' has only "
                             "class 1 in the training rows [2023-11-17") for p in problems)
 
@@ -443,7 +445,7 @@ def test_no_training_rows_after_the_history_period(tmp_path: Path) -> None:
         inter(t)["timestamp"] = ts.where(ts >= BASE + 10 * DAY, BASE)
 
     problems = problems_of(tmp_path, edited(change),
-                           config_extra="[features]\nhistory_fraction = 0.5\n")
+                           config_extra=BY_TIME + "[features]\nhistory_fraction = 0.5\n")
     assert problems == [
         "interactions.csv: column 'timestamp': no training rows to learn from in "
         "[2023-11-19 19:49:20, 2023-11-24 17:25:20), after the history period "
