@@ -20,6 +20,9 @@ PAGES = {
     "global": ("Global", ":material/bar_chart:"),
     "segments": ("Segments", ":material/groups:"),
     "reports": ("Reports", ":material/description:"),
+    "health": ("Model health", ":material/monitor_heart:"),
+    "feedback": ("Feedback", ":material/flag:"),
+    "runs": ("Runs", ":material/history:"),
     "data": ("Data", ":material/database:"),
 }
 pages = {slug: st.Page(f"ui/pages/{slug}.py", title=title, icon=icon, url_path=slug,

@@ -48,8 +48,8 @@ this fraction of its positive rate."""
 MIN_WINDOW_ROWS = 100
 """``small_window`` when a task's train, validation or test window holds fewer rows."""
 MAX_COLD_SHARE = 0.5
-"""``cold_start`` when more than this share of the test users or items has no exposure
-before the test window."""
+"""``cold_start`` when more than this share of the test users or items, or of the test
+exposures by their user or item, has no exposure before the test window."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +268,9 @@ def _calibration(task: TaskSpec, reports: Sequence[MetricReport],
     first = reports[0]
     rate = first.n_positives / first.n_rows if first.n_rows else math.nan
     ece = diag.reliability.ece
-    if not (rate < RARE_POSITIVE_RATE and ece > MAX_RELATIVE_ECE * rate):
+    # no positives at all: calibration relative to the rate is undefined (few_positives and
+    # no_lift already say what is wrong)
+    if not (0 < rate < RARE_POSITIVE_RATE and ece > MAX_RELATIVE_ECE * rate):
         return []
     return [HealthWarning("imbalance_calibration", task.name,
                           f"rare positives ({rate:.2%} of test rows) and poor calibration: "
@@ -305,17 +307,21 @@ def task_warnings(task: TaskSpec, reports: Sequence[MetricReport], score: NDArra
 def project_warnings(test: TestExposures, item_exposures: NDArray[np.float64],
                      user_exposures: NDArray[np.float64]) -> list[HealthWarning]:
     """Rules about the whole test window: cold-start users and items."""
+    if len(test) == 0:
+        return []
     users, items = np.unique(test.users), np.unique(test.items)
-    if users.size == 0:
+    cold_u, cold_i = user_exposures == 0, item_exposures == 0
+    figures = {"cold_user_share": float(cold_u[users].mean()),
+               "cold_user_row_share": float(cold_u[test.users].mean()),
+               "cold_item_share": float(cold_i[items].mean()),
+               "cold_item_row_share": float(cold_i[test.items].mean())}
+    if max(figures.values()) <= MAX_COLD_SHARE:
         return []
-    cold_u = float((user_exposures[users] == 0).mean())
-    cold_i = float((item_exposures[items] == 0).mean())
-    if max(cold_u, cold_i) <= MAX_COLD_SHARE:
-        return []
-    return [HealthWarning("cold_start", None,
-                          f"{cold_u:.0%} of test users and {cold_i:.0%} of test items have no "
-                          "exposure before the test window: history features and item "
-                          "baselines know nothing of them",
-                          {"cold_user_share": cold_u, "cold_item_share": cold_i,
-                           "n_test_users": int(users.size), "n_test_items": int(items.size),
-                           "threshold": MAX_COLD_SHARE})]
+    return [HealthWarning(
+        "cold_start", None,
+        f"{figures['cold_user_row_share']:.0%} of test exposures are by users with no exposure "
+        f"before the test window ({figures['cold_user_share']:.0%} of test users) and "
+        f"{figures['cold_item_row_share']:.0%} show such items ({figures['cold_item_share']:.0%} "
+        "of test items): history features and item baselines know nothing of them",
+        {**figures, "n_test_users": int(users.size), "n_test_items": int(items.size),
+         "threshold": MAX_COLD_SHARE})]

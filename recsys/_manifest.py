@@ -1,43 +1,36 @@
-"""The schema of ``manifest.json`` and the integrity rules of a saved project.
+"""The schema of ``manifest.json``: every key typed, and the rules across keys.
 
-Every check here runs before any table or model is parsed:
-
-- the manifest is JSON, an object, of this format version, and matches :class:`Manifest`
-  whole (strict types, no unknown keys; only ``metrics`` is free-form JSON);
-- every path in it (``files`` keys, ``models.<name>.file``) is relative, normalised,
-  free of ``..`` and, symbolic links resolved, inside the project directory;
-- every file the loader opens is listed in ``files`` and matches its SHA-256, and the
-  bytes that are parsed are the bytes that were hashed (:func:`read_verified`).
-
-Messages name the project by its directory name, never by a server path.
+:func:`read_manifest` runs before any table or model is parsed: the manifest must be
+JSON, an object, of this format version, match :class:`Manifest` whole (strict types, no
+unknown keys; only ``metrics`` is free-form JSON) and be consistent across keys, and
+every path in it (``files`` keys, ``models.<name>.file``) must be a safe relative path
+(:func:`recsys._integrity.path_problem`). The files themselves are checked by
+:mod:`recsys._integrity`. Messages name the project by its directory name, never by a
+server path.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from recsys._integrity import RETRAIN, cap_lines, inside, one_line, path_problem, show_value
 from recsys.blend import Transform, TransformKind
 from recsys.config import ProjectConfig
 from recsys.errors import ArtifactError
 from recsys.features import FeatureSpec, Layout
 from recsys.tasks import TaskSpec
 
-__all__ = ["FORMAT_VERSION", "RETRAIN", "Manifest", "one_line", "package_version",
-           "path_problem", "project_label", "read_manifest", "read_verified", "sha256_file",
-           "verify_files"]
+__all__ = ["FORMAT_VERSION", "Manifest", "package_version", "project_label", "read_manifest"]
 
 FORMAT_VERSION = 2
 """Version of the saved-project layout; 2 added the schema, required hashes and safe paths."""
-RETRAIN = "retrain the project (`recsys train --config FILE --out DIR`)"
 _MAX_MANIFEST_BYTES = 64 << 20
-_MAX_LINES = 20
 _Digest = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 _Count = Annotated[int, Field(ge=0)]
 
@@ -151,7 +144,7 @@ def read_manifest(path: str | Path) -> tuple[Manifest, dict[str, Any]]:
     if not mpath.is_file():
         raise ArtifactError(f"{where}: not a Blendscope project (no manifest.json); train one "
                             "with `recsys train --config FILE --out DIR`")
-    if not _inside(mpath.resolve(), root):
+    if not inside(mpath.resolve(), root):
         raise ArtifactError(f"{where}: manifest.json is a symbolic link to outside the project "
                             f"directory; {RETRAIN}")
     text = _manifest_text(mpath, where)
@@ -168,11 +161,11 @@ def read_manifest(path: str | Path) -> tuple[Manifest, dict[str, Any]]:
     try:
         manifest = Manifest.model_validate_json(text, strict=True)
     except ValidationError as err:
-        raise ArtifactError("\n".join(_cap([f"{where}: manifest.json: {p}; {RETRAIN}"
+        raise ArtifactError("\n".join(cap_lines([f"{where}: manifest.json: {p}; {RETRAIN}"
                                             for p in _schema_problems(err)]))) from None
     problems = _consistency(manifest)
     if problems:
-        raise ArtifactError("\n".join(_cap([f"{where}: manifest.json: {p}; {RETRAIN}"
+        raise ArtifactError("\n".join(cap_lines([f"{where}: manifest.json: {p}; {RETRAIN}"
                                             for p in problems])))
     return manifest, raw
 
@@ -195,7 +188,7 @@ def _check_version(raw: Mapping[str, Any], where: str) -> None:
         raise ArtifactError(f"{where}: manifest.json: key 'format_version' is missing; "
                             f"{RETRAIN}")
     v = raw["format_version"]
-    head = f"{where}: manifest.json: format version {_show(v)}"
+    head = f"{where}: manifest.json: format version {show_value(v)}"
     if isinstance(v, str):
         raise ArtifactError(f"{head} is a string; expected the integer {FORMAT_VERSION}; "
                             f"{RETRAIN}")
@@ -246,11 +239,11 @@ def _schema_problems(err: ValidationError) -> list[str]:
             lines.append(f"key '{key}' must not be empty")
         elif kind == "string_pattern_mismatch":
             lines.append(f"key '{key}' must be a SHA-256 (64 lower-case hex digits), got "
-                         f"{_show(value)}")
+                         f"{show_value(value)}")
         else:
             msg = str(e["msg"]).removeprefix("Value error, ")
             msg = msg[:1].lower() + msg[1:]
-            lines.append(f"key '{key}': {msg} (got {_show(value)})")
+            lines.append(f"key '{key}': {msg} (got {show_value(value)})")
     return lines
 
 
@@ -266,7 +259,7 @@ def _consistency(m: Manifest) -> list[str]:
     problems += [f"key 'models.{n}' is not a task of the project" for n in m.models
                  if n not in needed]
     problems += [f"key 'models.{t.name}.objective' must be '{t.objective}' (task kind "
-                 f"'{t.kind}'), got {_show(m.models[t.name].objective)}" for t in m.tasks
+                 f"'{t.kind}'), got {show_value(m.models[t.name].objective)}" for t in m.tasks
                  if t.name in m.models and m.models[t.name].objective != t.objective]
     kinds = set(get_args(TransformKind))
     problems += [f"key 'transforms.{n}' must hold the transforms {sorted(kinds)}" for n in names
@@ -274,109 +267,34 @@ def _consistency(m: Manifest) -> list[str]:
     feats = [f.name for f in m.features]
     problems += [f"key 'features': feature name '{n}' is repeated" for n in sorted(set(feats))
                  if feats.count(n) > 1]
+    problems += _layout_problems(m)
     for rel in m.files:
         bad = path_problem(rel)
         if bad:
-            problems.append(f"key 'files': path {_show(rel)} {bad}")
+            problems.append(f"key 'files': path {show_value(rel)} {bad}")
     for name, entry in m.models.items():
         bad = path_problem(entry.file)
         if bad:
-            problems.append(f"key 'models.{name}.file': path {_show(entry.file)} {bad}")
+            problems.append(f"key 'models.{name}.file': path {show_value(entry.file)} {bad}")
     return problems
 
 
-def path_problem(rel: str) -> str | None:
-    """Why ``rel`` is not a safe project-relative path (``None`` if it is one)."""
-    if not rel:
-        return "is empty"
-    if "\\" in rel or "\x00" in rel or PureWindowsPath(rel).drive:
-        return "must use '/' separators, without a drive or NUL"
-    pure = PurePosixPath(rel)
-    if pure.is_absolute():
-        return "must be relative to the project directory"
-    if ".." in pure.parts:
-        return "must not contain '..'"
-    if pure.as_posix() != rel or "." in rel.split("/"):
-        return f"is not normalised; write it as '{pure.as_posix()}'"
-    return None
-
-
-# -- files ----------------------------------------------------------------------------------
-def _inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
-def _locate(root: Path, rel: str) -> Path:
-    """The real path of ``rel`` under ``root``; ``ValueError`` saying why it is refused."""
-    bad = path_problem(rel)
-    if bad:
-        raise ValueError(f"path {_show(rel)} {bad}")
-    path = root / rel
-    real = path.resolve()
-    if not _inside(real, root):
-        raise ValueError("is a symbolic link to outside the project directory")
-    if not path.exists():
-        raise ValueError("is missing")
-    if not real.is_file():
-        raise ValueError("is not a regular file")
-    return real
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes, as 64 lower-case hex digits."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def verify_files(root: Path, manifest: Manifest, where: str, opened: Iterable[str]) -> None:
-    """Check that every file in ``opened`` is listed and every listed file matches its hash.
-
-    Raises
-    ------
-    ArtifactError
-        One line per problem file.
-    """
-    problems = [f"{where}: file '{rel}' is read by the loader but not listed in "
-                f"manifest.json 'files'; {RETRAIN}"
-                for rel in dict.fromkeys(opened) if rel not in manifest.files]
-    for rel, digest in manifest.files.items():
-        try:
-            real = _locate(root, rel)
-            if sha256_file(real) != digest:
-                raise ValueError("does not match its recorded SHA-256 (modified after "
-                                 "training)")
-        except ValueError as err:
-            problems.append(f"{where}: file '{rel}' {err}; {RETRAIN}")
-        except OSError as err:
-            problems.append(f"{where}: file '{rel}' cannot be read ({err.strerror}); "
-                            "check its permissions")
-    if problems:
-        raise ArtifactError("\n".join(_cap(problems)))
-
-
-def read_verified(root: Path, files: Mapping[str, str], rel: str, where: str) -> bytes:
-    """The bytes of ``rel``, read once and checked against the manifest's SHA-256.
-
-    Parse these bytes (never re-open the file), so what is parsed is what was hashed.
-    """
-    digest = files.get(rel)
-    if digest is None:
-        raise ArtifactError(f"{where}: file '{rel}' is not listed in manifest.json 'files'; "
-                            f"{RETRAIN}")
-    try:
-        data = _locate(root, rel).read_bytes()
-    except ValueError as err:
-        raise ArtifactError(f"{where}: file '{rel}' {err}; {RETRAIN}") from None
-    except OSError as err:
-        raise ArtifactError(f"{where}: file '{rel}' cannot be read ({err.strerror}); check "
-                            "its permissions") from None
-    if hashlib.sha256(data).hexdigest() != digest:
-        raise ArtifactError(f"{where}: file '{rel}' does not match its recorded SHA-256 "
-                            f"(modified after loading); {RETRAIN}")
-    return data
+def _layout_problems(m: Manifest) -> list[str]:
+    """The layout fits the tasks, and the population rates fit the layout."""
+    lay, stats, problems = m.layout, m.global_stats, []
+    n = len(lay.labels)
+    if set(lay.labels) != {t.label for t in m.tasks} or len(lay.label_kinds) != n:
+        problems.append("key 'layout.labels' / 'layout.label_kinds' must list the tasks' "
+                        f"labels, got {show_value(list(lay.labels))}")
+    if any(not (0 <= a < n and 0 <= b < n) for a, b in lay.conditional) or \
+            not -1 <= lay.primary < n:
+        problems.append(f"key 'layout.conditional' / 'layout.primary' must index the {n} "
+                        "labels")
+    if len(stats.label_mean) != n or len(stats.conditional_rate) != len(lay.conditional) or (
+            lay.category_levels and len(stats.category_share) != len(lay.category_levels)):
+        problems.append("key 'global_stats' does not fit the layout's labels, conditional "
+                        "tasks and categories")
+    return problems
 
 
 # -- small helpers ----------------------------------------------------------------------------
@@ -391,21 +309,5 @@ def _json_kind(v: object) -> str:
 
 
 def _scalar(v: object) -> str:
-    return f" {_show(v)}" if isinstance(v, str | int | float) and not isinstance(v, bool) else ""
-
-
-def _show(v: object) -> str:
-    text = repr(v)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def one_line(err: BaseException) -> str:
-    """An exception's message on one line, at most 160 characters."""
-    text = " ".join(str(err).split())
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-def _cap(lines: list[str]) -> list[str]:
-    if len(lines) <= _MAX_LINES:
-        return lines
-    return [*lines[:_MAX_LINES], f"... and {len(lines) - _MAX_LINES} more problems"]
+    plain = isinstance(v, str | int | float) and not isinstance(v, bool)
+    return f" {show_value(v)}" if plain else ""

@@ -10,7 +10,6 @@ parses it), and the tables have the shapes the manifest describes; see
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -24,18 +23,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from recsys._integrity import RETRAIN, one_line, read_verified, verify_files
+from recsys._integrity import sha256_file as _sha256
 from recsys._manifest import (
     FORMAT_VERSION,
-    RETRAIN,
     Manifest,
-    one_line,
     package_version,
     project_label,
     read_manifest,
-    read_verified,
-    verify_files,
 )
-from recsys._manifest import sha256_file as _sha256
 from recsys._model_text import check_model_text
 from recsys.atomic import OutputDir, staged_dir
 from recsys.candidates import SOURCES
@@ -45,6 +41,7 @@ from recsys.scoring import ScoreTable, TestExposures
 
 if TYPE_CHECKING:
     from recsys.models import TaskModel
+    from recsys.tasks import TaskSpec
     from recsys.train import TrainedProject
 
 __all__ = ["FORMAT_VERSION", "LoadedArtifacts", "Manifest", "ModelSet", "load_artifacts",
@@ -247,7 +244,7 @@ def load_artifacts(path: str | Path) -> LoadedArtifacts:
     where = project_label(path)
     root = Path(path).resolve()
     manifest, raw = read_manifest(path)
-    verify_files(root, manifest, where,
+    verify_files(root, manifest.files, where,
                  opened=[*_TABLES, *(e.file for e in manifest.models.values())])
     problems = []
     for name in manifest.models:  # structure only: LightGBM is imported when one is used
@@ -284,10 +281,17 @@ class _Tables:
         return ArtifactError(f"{self.where}: file '{rel}' {problem}; {RETRAIN}")
 
     def frame(self, rel: str, columns: Iterable[str] = ()) -> pd.DataFrame:
-        """The table, which must hold ``columns``."""
+        """The table, which must hold ``columns``.
+
+        Read without Arrow's thread pools: a pool thread still alive when the process
+        exits can abort it (``std::terminate``, apache/arrow#34314), turning the CLI's
+        exit code 2 after a refused project into 134.
+        """
         data = read_verified(self.root, self.files, rel, self.where)
         try:
-            df = pd.read_parquet(io.BytesIO(data))
+            table = pq.ParquetFile(pa.BufferReader(data)).read(use_threads=False,
+                                                                use_pandas_metadata=True)
+            df = table.to_pandas(use_threads=False)
         except (pa.ArrowException, OSError, ValueError, TypeError, KeyError, IndexError) as err:
             raise self.fail(rel, f"is not a readable Parquet table ({one_line(err)})") from None
         missing = [c for c in columns if c not in df.columns]
@@ -296,15 +300,19 @@ class _Tables:
         return df
 
     def numbers(self, rel: str, df: pd.DataFrame, column: str, dtype: type,
-                lo: float | None = None, hi: float | None = None) -> NDArray[Any]:
-        """A numeric column as ``dtype``, every value in ``[lo, hi)`` when given."""
+                bounds: tuple[int, int] | None = None, *, finite: bool = False
+                ) -> NDArray[Any]:
+        """A numeric column as ``dtype``; finite (when ``finite``, ``bounds`` or an integer
+        ``dtype`` is given) and every value in ``[lo, hi)`` when ``bounds = (lo, hi)``."""
         col = df[column]
         if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
             raise self.fail(rel, f"has a non-numeric column '{column}' ({col.dtype})")
         values = col.to_numpy()
-        if lo is not None and hi is not None and len(values) and (
-                not np.all(np.isfinite(values)) or values.min() < lo or values.max() >= hi):
-            raise self.fail(rel, f"has values outside {int(lo)}..{int(hi) - 1} in column "
+        finite = finite or bounds is not None or np.issubdtype(dtype, np.integer)
+        if finite and not np.all(np.isfinite(values)):
+            raise self.fail(rel, f"has missing or infinite values in column '{column}'")
+        if bounds and len(values) and (values.min() < bounds[0] or values.max() >= bounds[1]):
+            raise self.fail(rel, f"has values outside {bounds[0]}..{bounds[1] - 1} in column "
                                  f"'{column}'")
         return values.astype(dtype)
 
@@ -317,11 +325,18 @@ def _assemble(root: Path, m: Manifest, raw: dict[str, Any], tables: _Tables) -> 
     if tf.shape != (len(scores.test), len(store.specs)):
         raise tables.fail(rel, f"has shape {tf.shape}, expected ({len(scores.test)} test "
                                f"exposures, {len(store.specs)} features)")
+    catalog = {}
+    for kind, ids in (("users", store.user_ids), ("items", store.item_ids)):
+        rel, column = f"catalog/{kind}.parquet", f"{kind[:-1]}_id"
+        catalog[kind] = frame = tables.frame(rel, [column])
+        listed = frame[column].astype(str)
+        if len(listed) != len(ids) or not listed.isin(ids).all():
+            raise tables.fail(rel, f"does not list the {len(ids)} {kind} of "
+                                   f"features/{kind}.parquet")
     return LoadedArtifacts(
         root=root, manifest=raw, store=store, models=ModelSet(root, m, tables.where),
         scores=scores, test_features=FeatureFrame(tf, store.specs),
-        users=tables.frame("catalog/users.parquet", ["user_id"]),
-        items=tables.frame("catalog/items.parquet", ["item_id"]),
+        users=catalog["users"], items=catalog["items"],
         history=tables.frame("catalog/history.parquet", ["user_id", "item_id", "timestamp"]),
         cand_source=cand_source,
     )
@@ -341,7 +356,7 @@ def _store(m: Manifest, tables: _Tables) -> FeatureStore:
         item_static=_read_matrix(items, "static_", np.float32),
         item_numeric=_read_matrix(items, "numeric_", np.float64),
         item_category=tables.numbers("features/items.parquet", items, "category", np.int64,
-                                     0, n_cat),
+                                     (0, n_cat)),
         user_totals=_read_matrix(users, "total_", np.float64),
         item_totals=_read_matrix(items, "total_", np.float64),
         uc_keys=tables.numbers("features/user_category.parquet", ucat, "key", np.int64),
@@ -352,6 +367,10 @@ def _store(m: Manifest, tables: _Tables) -> FeatureStore:
         latent_user=_read_matrix(users, "latent_", np.float32),
         latent_item=_read_matrix(items, "latent_", np.float32),
     )
+    for rel, ids in (("features/users.parquet", store.user_ids),
+                     ("features/items.parquet", store.item_ids)):
+        if not ids.is_unique:
+            raise tables.fail(rel, f"repeats the id '{ids[ids.duplicated()][0]}'")
     names = [s.name for s in store.specs]
     if names != [f.name for f in m.features]:
         raise ArtifactError(f"{tables.where}: manifest.json: key 'features' does not list the "
@@ -378,24 +397,34 @@ def _scores(m: Manifest, tables: _Tables,
     rel_t = "scores/test.parquet"
     test = tables.frame(rel_t, ["user", "item", "timestamp", *(f"y_{t.name}" for t in tasks),
                                 *(f"m_{n}" for n in names)])
-    users_t = tables.numbers(rel_t, test, "user", np.int64, 0, n_users)
+    users_t = tables.numbers(rel_t, test, "user", np.int64, (0, n_users))
     if np.any(np.diff(users_t) < 0):
         raise tables.fail(rel_t, "is not grouped by user (column 'user' must not decrease)")
     starts = np.flatnonzero(np.r_[True, users_t[1:] != users_t[:-1]]) if len(test) else users_t
     texp = TestExposures(
-        users=users_t, items=tables.numbers(rel_t, test, "item", np.int64, 0, n_items),
-        timestamps=tables.numbers(rel_t, test, "timestamp", np.int64),
+        users=users_t, items=tables.numbers(rel_t, test, "item", np.int64, (0, n_items)),
+        timestamps=tables.numbers(rel_t, test, "timestamp", np.int64, finite=True),
         offsets=np.r_[starts, len(test)].astype(np.int64),
-        labels=np.stack([tables.numbers(rel_t, test, f"y_{t.name}", np.float64)
-                         for t in tasks]),
+        labels=np.stack([_labels(tables, test, t) for t in tasks]),
         margins=np.stack([tables.numbers(rel_t, test, f"m_{n}", np.float32) for n in names]),
     )
     scores = ScoreTable(
         tasks=tasks, models=names,
-        cand_items=tables.numbers(rel, cand, "item", np.int32, -1, n_items).reshape(n_u, per),
+        cand_items=tables.numbers(rel, cand, "item", np.int32, (-1, n_items)).reshape(n_u, per),
         cand_margins=np.stack([tables.numbers(rel, cand, f"m_{n}", np.float32)
                                .reshape(n_u, per) for n in names]),
         test=texp, transforms={t: dict(kinds) for t, kinds in m.transforms.items()},
     )
-    source = tables.numbers(rel, cand, "source", np.int8, -1, len(SOURCES))
+    source = tables.numbers(rel, cand, "source", np.int8, (-1, len(SOURCES)))
     return scores, source.reshape(n_u, per)
+
+
+def _labels(tables: _Tables, test: pd.DataFrame, task: TaskSpec) -> NDArray[np.float64]:
+    """Test labels of ``task``, as the dataset contract allows them for its kind."""
+    rel = "scores/test.parquet"
+    y = tables.numbers(rel, test, f"y_{task.name}", np.float64, finite=True)
+    bad = {"binary": (y != 0) & (y != 1), "rank": (y < 0) | (y != np.floor(y))}.get(task.kind)
+    if bad is not None and bad.any():
+        raise tables.fail(rel, f"column 'y_{task.name}' holds labels a {task.kind} task "
+                               f"cannot have, e.g. {y[bad][0]:g}")
+    return y

@@ -159,15 +159,14 @@ class UserBootstrap:
         """Users resampled."""
         return int(self.offsets.size - 1)
 
-    def row_mean(self, values: NDArray[np.floating]) -> _Estimate:
-        """Mean of per-row values over all rows (pooled)."""
-        v = np.asarray(values, dtype=np.float64)
-        sums = np.bincount(self.group, weights=v, minlength=self.n_users)
+    def row_means(self, columns: Sequence[NDArray[np.floating]]) -> list[_Estimate]:
+        """Means of per-row values over all rows (pooled), several arrays in one pass: the
+        users' own means weighted by their row counts."""
         counts = np.bincount(self.group, minlength=self.n_users).astype(np.float64)
-        both = _resampled_sums(self.weights, np.column_stack([sums, counts]),
-                               np.arange(self.n_users, dtype=np.int64))
         with np.errstate(invalid="ignore", divide="ignore"):
-            return _Estimate(float(v.mean()) if v.size else math.nan, both[:, 0] / both[:, 1])
+            per_user = [np.bincount(self.group, weights=np.asarray(v, dtype=np.float64),
+                                    minlength=self.n_users) / counts for v in columns]
+        return self.group_means([(v, counts) for v in per_user])
 
     def group_means(self, columns: Sequence[tuple[NDArray[np.floating],
                                                   NDArray[np.floating] | None]]
@@ -390,19 +389,20 @@ def metric_reports(task: TaskSpec, y: NDArray[np.floating], score: NDArray[np.fl
                            {"item": boot.auc(yy, item), "global": half, "random": half},
                            counts, one_class))
 
-        def loss(p: NDArray[np.float64]) -> _Estimate:
+        def loss(p: NDArray[np.float64]) -> NDArray[np.float64]:
             pc = np.clip(p, _CLIP, 1 - _CLIP)
-            return boot.row_mean(-(yy * np.log(pc) + (1.0 - yy) * np.log1p(-pc)))
-        out.append(_report(task.name, "log_loss", False, loss(pred),
-                           {"item": loss(item), "global": loss(glob)}, counts, "no test rows"))
+            return -(yy * np.log(pc) + (1.0 - yy) * np.log1p(-pc))
+        m, i, g = boot.row_means([loss(pred), loss(item), loss(glob)])
+        out.append(_report(task.name, "log_loss", False, m, {"item": i, "global": g}, counts,
+                           "no test rows"))
     elif task.kind == "regression":
-        for name, f in (("rmse", np.square), ("mae", np.abs)):
-            def err(p: NDArray[np.float64], f: Any = f, name: str = name) -> _Estimate:
-                e = boot.row_mean(f(p - yy))
-                return _Estimate(math.sqrt(e.value), np.sqrt(e.draws)) if name == "rmse" else e
-            out.append(_report(task.name, name, False, err(pred),
-                               {"item": err(item), "global": err(glob)}, counts,
-                               "no test rows"))
+        sq = boot.row_means([np.square(p - yy) for p in (pred, item, glob)])
+        m, i, g = (_Estimate(math.sqrt(e.value), np.sqrt(e.draws)) for e in sq)
+        out.append(_report(task.name, "rmse", False, m, {"item": i, "global": g}, counts,
+                           "no test rows"))
+        m, i, g = boot.row_means([np.abs(p - yy) for p in (pred, item, glob)])
+        out.append(_report(task.name, "mae", False, m, {"item": i, "global": g}, counts,
+                           "no test rows"))
     if (yy < 0).any() or np.isnan(yy).any():
         reason = f"ranking metrics need labels >= 0; '{task.label}' has negative values"
         nan = _Estimate.constant(math.nan, n_b)

@@ -124,6 +124,7 @@ def generate_candidates(
     per_user: int,
     sources: tuple[str, ...] = SOURCES,
     exclude: NDArray[np.int64] | None = None,
+    exclude_items: NDArray[np.int64] | None = None,
 ) -> CandidateSet:
     """Merge the sources' ranked lists per user, best ranks first, dropping duplicates and
     excluded pairs.
@@ -137,7 +138,10 @@ def generate_candidates(
     sources : tuple of str
         Sources to use, in priority order for equal ranks.
     exclude : ndarray of int64, optional
-        Sorted pair keys ``user * n_items + item`` never to propose (e.g. already bought).
+        Sorted pair keys ``user * n_items + item`` never to propose (e.g. already bought,
+        or flagged bad for that user).
+    exclude_items : ndarray of int64, optional
+        Item codes never to propose to anyone (e.g. flagged "never recommend").
     """
     n_u, n_i = len(store.user_ids), len(store.item_ids)
     engaged = _positives_matrix(store)
@@ -165,6 +169,8 @@ def generate_candidates(
     keys = users * n_i + items
     if exclude is not None and exclude.size:
         keep &= ~np.isin(keys, exclude, assume_unique=False)
+    if exclude_items is not None and exclude_items.size:
+        keep &= ~np.isin(items, exclude_items)
     pos = np.flatnonzero(keep)
     _, first = np.unique(keys[pos], return_index=True)
     pos = np.sort(pos[first])

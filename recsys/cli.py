@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from enum import StrEnum
@@ -197,7 +198,9 @@ def train(
 ) -> None:
     """Validate a dataset, build features and candidates, train one model per task, save.
 
-    Progress goes to stderr; a per-task metrics table is printed at the end.
+    Progress goes to stderr; a per-task metrics table is printed at the end. Items the
+    analysts flagged bad or irrelevant on an earlier run of OUT (`recsys flags`) are never
+    candidates; the run is recorded in OUT's log (`recsys runs list`).
     """
     from recsys.artifacts import save_project
     from recsys.atomic import OutputDir
@@ -210,7 +213,13 @@ def train(
         typer.echo(f"[{100 * fraction:3.0f}%] {elapsed:6.1f}s  {stage}", err=True)
 
     with OutputDir(out, protect=dataset_paths(config)) as claim:
-        tp = run(config, progress=progress)
+        from recsys.projectlog import ProjectLog
+
+        flags = ProjectLog.of(out).flags()  # the analysts' flags on earlier runs of `out`
+        if len(flags):
+            progress(f"{len(flags)} feedback flags in force: flagged items are never "
+                     "candidates", 0.0)
+        tp = run(config, progress=progress, flags=flags)
         progress("saving artifacts", 0.98)
         path = save_project(tp, out, claim=claim)
         from recsys.runs import record_training
@@ -339,6 +348,62 @@ def health_command(
         typer.echo(json.dumps(health.to_dict(curves=curves), indent=2, allow_nan=False))
     else:
         typer.echo(_health_text(health))
+
+
+def _tune_rows(result: Any) -> list[dict[str, Any]]:
+    """One before/after row per task of a `recsys.tune.TuneResult`."""
+    rows = []
+    for t in result.tasks:
+        changed = ", ".join(f"{k} {a:g}→{b:g}" for k, (a, b) in t.changed().items())
+        rows.append({"task": t.task, "metric": t.metric, "before": _val(t.before),
+                     "after": _val(t.after), "change": _val(t.after - t.before, True),
+                     "trials": t.n_trials, "seconds": f"{t.seconds:.1f}",
+                     "params changed": t.note or changed or "none (the config's were best)"})
+    return rows
+
+
+@app.command("tune")
+def tune_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The dataset's config.toml.")],
+    budget: Annotated[str, typer.Option("--budget", "-b", help="Time for the whole run, "
+                                        "loading included: 90s, 10m, 1h or plain seconds.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="File for the tuned config: a new "
+                                     "file, never the config itself (directories, symlinks "
+                                     "and devices are refused).")],
+    tasks: Annotated[str | None, typer.Option("--tasks", metavar="TASK,TASK", help="Tune only "
+                                              "these tasks (default: every task).")] = None,
+    trials_per_task: Annotated[int | None, typer.Option(
+        "--trials-per-task", min=1, help="Stop each task's search after N trials (the budget "
+        "still applies).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the search: the same seed and trials give "
+                                      "the same choice.")] = 7,
+) -> None:
+    """Search each task's LightGBM settings on the validation window; write a tuned config.
+
+    One seeded TPE search per task (the budget is shared among them) over num_leaves,
+    max_depth, learning_rate, min_child_samples, subsample, colsample_bytree, reg_lambda
+    and n_estimators, scored by the validation metric the model early-stops on. The first
+    trial is the config's own settings, so a task's result is never worse on that window.
+    The new config keeps every other setting; train it with `recsys train`.
+    """
+    from recsys.tune import check_tuned_output, parse_budget, tune, write_tuned_config
+
+    seconds = parse_budget(budget)
+    check_tuned_output(config, out)
+    started = time.perf_counter()
+
+    def progress(stage: str, fraction: float) -> None:
+        elapsed = time.perf_counter() - started
+        typer.echo(f"[{100 * fraction:3.0f}%] {elapsed:6.1f}s  {stage}", err=True)
+
+    result = tune(config, budget_seconds=seconds, seed=seed, progress=progress,
+                  tasks=tasks.split(",") if tasks is not None else None,
+                  n_trials=trials_per_task)
+    path = write_tuned_config(result, config, out)
+    typer.echo(f"validation metric before and after tuning ({result.seconds:.0f} s of a "
+               f"{seconds:g} s budget; logloss and l2: lower is better, ndcg: higher)")
+    typer.echo(_table(_tune_rows(result)))
+    typer.echo(f"wrote {path}; train it with: recsys train --config {path} --out artifacts/NAME")
 
 
 @import_app.command("movielens")
@@ -524,9 +589,33 @@ def report_command(
                f"{path.stat().st_size:,} bytes)")
 
 
+class _LowerLevel(logging.Formatter):
+    """``warning: message`` (like ``error: ...``), ``info: ...`` for progress notes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == "py.warnings":  # warnings.warn: drop the file:line and source line
+            text = str(record.args[0]) if record.args else record.getMessage()
+            first = text.splitlines()[0] if text else ""
+            found = re.match(r"^.*?:\d+: \w+: (.*)$", first)
+            record = logging.makeLogRecord({**record.__dict__, "args": (),
+                                            "msg": found.group(1) if found else first})
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _setup_logging() -> None:
+    root = logging.getLogger()
+    if not any(getattr(h, "_blendscope", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(_LowerLevel())
+        handler._blendscope = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``recsys`` console script; returns the exit code."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _setup_logging()
     try:
         app(args=argv, standalone_mode=True)
     except SystemExit as ex:  # click prints usage errors itself and exits 2

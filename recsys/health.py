@@ -63,6 +63,7 @@ __all__ = [
     "PriorTotals", "assess_models", "model_health",
 ]  # fmt: skip
 
+
 @dataclass(frozen=True, slots=True)
 class ModelHealth:
     """Everything the health checks found, per task and for the whole project."""
@@ -181,6 +182,11 @@ def assess_models(tasks: tuple[TaskSpec, ...], test: TestExposures, prior: Prior
     fits : mapping of str to FitSummary, optional
         Per task, how its model was fitted (trees, window rows, learning curve); the
         checks that need it are skipped without it.
+
+    Returns
+    -------
+    ModelHealth
+        Reports in task order (see `recsys.baselines.metric_reports`), then warnings.
     """
     margins = {t.name: test.margins[j] for j, t in enumerate(tasks)}
     boot = UserBootstrap.draw(test.offsets)

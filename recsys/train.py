@@ -21,10 +21,12 @@ from recsys.features import BuiltFeatures, FeatureStore, build_features
 from recsys.health import FitSummary, LearningCurve, PriorTotals, assess_models
 from recsys.metrics import binary_metrics, ranking_metrics, regression_metrics
 from recsys.models import TaskModel, group_sizes
+from recsys.projectlog import FlagSet
 from recsys.scoring import ScoreTable, TestExposures
 from recsys.tasks import TaskSpec, task_score, task_specs
 
-__all__ = ["Progress", "TrainedProject", "fit_task_models", "train"]
+__all__ = ["Progress", "TaskRows", "TrainedProject", "fit_task_model", "fit_task_models",
+           "model_params", "task_rows", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,9 @@ class TrainedProject:
     """Row numbers (in ``dataset.interactions``) of the test exposures, in score order."""
 
 
-def _model_params(cfg: ProjectConfig, task: TaskSpec) -> dict[str, Any]:
+def model_params(cfg: ProjectConfig, task: TaskSpec) -> dict[str, Any]:
+    """The task's LightGBM settings as :class:`TaskModel` keywords: ``[model]`` with the
+    task's own ``[task.model]`` on top, unset ones left to the model's defaults."""
     own = next(t.model for t in cfg.tasks if t.name == task.name)
     params = cfg.model.merged(own)
     if "seed" in params:
@@ -68,29 +72,56 @@ def _task_windows(task: TaskSpec, cfg: ProjectConfig, ds: Dataset, train: NDArra
     return train & scope, val & scope
 
 
-def _fit_one(task: TaskSpec, cfg: ProjectConfig, built: BuiltFeatures, ds: Dataset,
-             train: NDArray[np.bool_], val: NDArray[np.bool_]) -> TaskModel:
-    inter = ds.interactions
-    y_all = inter[task.label].to_numpy(dtype=np.float64)
-    train, val = _task_windows(task, cfg, ds, train, val)
-    X = built.rows.X
-    kw: dict[str, Any] = {}
+@dataclass(frozen=True, slots=True)
+class TaskRows:
+    """The rows one task's model is fitted on (row numbers in ``dataset.interactions``)."""
+
+    train: NDArray[np.int64]
+    """Labelled training rows after the history period (a conditional task: its parent's
+    positives only), in fitting order."""
+    validation: NDArray[np.int64]
+    """Validation rows the model early-stops on, in fitting order."""
+    group_train: NDArray[np.int64] | None = None
+    """Query sizes of a rank task's training rows (one query per user and day); else None."""
+    group_validation: NDArray[np.int64] | None = None
+    """Query sizes of a rank task's validation rows; else None."""
+
+
+def task_rows(ds: Dataset, built: BuiltFeatures, task: TaskSpec) -> TaskRows:
+    """The training and validation rows of ``task``, as :func:`fit_task_model` uses them."""
+    train, val = _task_windows(task, ds.config, ds, *_fit_windows(ds, built))
     tr, va = np.flatnonzero(train), np.flatnonzero(val)
-    if task.kind == "rank":
-        day = inter["timestamp"].dt.floor("D").to_numpy().astype(np.int64)
-        user = inter["user_id"].to_numpy()
-        def grouped(idx: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-            order = np.lexsort((day[idx], user[idx]))
-            idx = idx[order]
-            codes = pd.factorize(pd.Series(user[idx]).astype(str) + "|" + day[idx].astype(str))[0]
-            return idx, group_sizes(codes)
-        tr, g_tr = grouped(tr)
-        va, g_va = grouped(va)
-        kw = {"group": g_tr, "eval_group": g_va}
-    model = TaskModel(objective=task.objective, name=task.name, **_model_params(cfg, task))  # type: ignore[arg-type]
-    return model.fit(X[tr], y_all[tr], eval_set=(X[va], y_all[va]) if va.size else None,
-                     feature_names=built.rows.names(),
-                     categorical_features=built.rows.categorical_indices(), **kw)
+    if task.kind != "rank":
+        return TaskRows(train=tr, validation=va)
+    inter = ds.interactions
+    day = inter["timestamp"].dt.floor("D").to_numpy().astype(np.int64)
+    user = inter["user_id"].to_numpy()
+    def grouped(idx: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        order = np.lexsort((day[idx], user[idx]))
+        idx = idx[order]
+        codes = pd.factorize(pd.Series(user[idx]).astype(str) + "|" + day[idx].astype(str))[0]
+        return idx, group_sizes(codes)
+    tr, g_tr = grouped(tr)
+    va, g_va = grouped(va)
+    return TaskRows(train=tr, validation=va, group_train=g_tr, group_validation=g_va)
+
+
+def fit_task_model(task: TaskSpec, ds: Dataset, built: BuiltFeatures, rows: TaskRows,
+                   params: dict[str, Any] | None = None) -> TaskModel:
+    """Fit one task's model on ``rows``, early-stopped on their validation rows.
+
+    ``params`` are :class:`TaskModel` keywords; default: the config's
+    (:func:`model_params`).
+    """
+    y_all = ds.interactions[task.label].to_numpy(dtype=np.float64)
+    X = built.rows.X
+    tr, va = rows.train, rows.validation
+    kw = model_params(ds.config, task) if params is None else params
+    model = TaskModel(objective=task.objective, name=task.name, **kw)  # type: ignore[arg-type]
+    return model.fit(X[tr], y_all[tr], group=rows.group_train,
+                     eval_set=(X[va], y_all[va]) if va.size else None,
+                     eval_group=rows.group_validation, feature_names=built.rows.names(),
+                     categorical_features=built.rows.categorical_indices())
 
 
 def _fit_windows(ds: Dataset, built: BuiltFeatures) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
@@ -118,11 +149,10 @@ def _fit_summaries(ds: Dataset, built: BuiltFeatures, tasks: tuple[TaskSpec, ...
 def fit_task_models(ds: Dataset, built: BuiltFeatures, tasks: tuple[TaskSpec, ...],
                     progress: Progress, start: float, span: float) -> dict[str, TaskModel]:
     """One LightGBM model per task, early-stopped on the validation window."""
-    train, val = _fit_windows(ds, built)
     models: dict[str, TaskModel] = {}
     for k, task in enumerate(tasks):
         progress(f"training model '{task.name}' ({task.kind})", start + span * k / len(tasks))
-        models[task.name] = _fit_one(task, ds.config, built, ds, train, val)
+        models[task.name] = fit_task_model(task, ds, built, task_rows(ds, built, task))
     return models
 
 
@@ -202,8 +232,29 @@ def _noop(stage: str, fraction: float) -> None:
     log.info("%3.0f%% %s", 100 * fraction, stage)
 
 
-def train(config_path: str | Path, *, progress: Progress | None = None) -> TrainedProject:
-    """Run the whole pipeline in memory (see :func:`recsys.artifacts.save_project`)."""
+def _flag_exclusions(flags: FlagSet | None, store: FeatureStore
+                     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Pair keys and item codes the analysts flagged bad or irrelevant (ids the dataset no
+    longer has are ignored)."""
+    if flags is None or not len(flags):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pairs = sorted(flags.excluded_pairs())
+    u = store.user_codes([p[0] for p in pairs]) if pairs else np.zeros(0, np.int64)
+    i = store.item_codes([p[1] for p in pairs]) if pairs else np.zeros(0, np.int64)
+    ok = (u >= 0) & (i >= 0)
+    items = store.item_codes(sorted(flags.excluded_items())) if flags.excluded_items() \
+        else np.zeros(0, np.int64)
+    return (np.unique(u[ok] * len(store.item_ids) + i[ok]).astype(np.int64),
+            np.unique(items[items >= 0]).astype(np.int64))
+
+
+def train(config_path: str | Path, *, progress: Progress | None = None,
+          flags: FlagSet | None = None) -> TrainedProject:
+    """Run the whole pipeline in memory (see :func:`recsys.artifacts.save_project`).
+
+    ``flags`` (the analysts' feedback, :meth:`recsys.projectlog.ProjectLog.flags`): pairs
+    and items flagged bad or irrelevant are never candidates.
+    """
     say = progress or _noop
     say("loading and validating the dataset", 0.0)
     ds = load_dataset(config_path)
@@ -212,9 +263,11 @@ def train(config_path: str | Path, *, progress: Progress | None = None) -> Train
     built = build_features(ds)
     store = built.store
     say("generating candidates", 0.15)
+    flagged_pairs, flagged_items = _flag_exclusions(flags, store)
     cands = generate_candidates(store, per_user=ds.config.candidates.per_user,
                                 sources=tuple(ds.config.candidates.sources),
-                                exclude=_exclusion_keys(ds, store))
+                                exclude=np.union1d(_exclusion_keys(ds, store), flagged_pairs),
+                                exclude_items=flagged_items)
     models = fit_task_models(ds, built, tasks, say, 0.2, 0.55)
     names = tuple(t.name for t in tasks)
     say("scoring candidates", 0.75)

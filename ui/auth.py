@@ -40,8 +40,8 @@ def gate() -> None:
     if st.user.get("is_logged_in") is True:  # absent when [auth] is not configured
         who = st.user.get("email") or st.user.get("name") or "signed in"
         st.sidebar.caption(f"Signed in as {md_escape(who)}")
-        st.sidebar.button("Log out", key="logout", on_click=st.logout,
-                          help="Forget this browser's login.")
+        if st.sidebar.button("Log out", key="logout", help="Forget this browser's login."):
+            st.logout()
         return
     st.title("Blendscope")
     problem = _configured()

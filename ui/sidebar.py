@@ -127,8 +127,8 @@ def render() -> state.View | None:
             ss[state.PROJECT] = want if want in names else ("demo" if "demo" in names
                                                             else names[0])
         st.selectbox("Project", names, key=state.PROJECT, on_change=state.reset_view,
-                     help=f"Trained projects found under `{root}/` (directories with a "
-                          "manifest.json).")
+                     help=f"Trained projects found in the artifacts directory "
+                          f"`{root.name}/` (directories with a manifest.json).")
         try:
             manifest, tasks = state.describe(state.project_stamp(root / ss[state.PROJECT]))
         except ValueError as err:
@@ -152,6 +152,9 @@ def render() -> state.View | None:
         st.number_input("K (list length)", min_value=1, max_value=state.K_MAX, step=1,
                         key=state.K, help="Length of the recommendation lists and the "
                                           "cut-off of NDCG@K, recall@K and hit rate@K.")
+        st.toggle("Show flagged items (greyed)", key=state.SHOW_FLAGGED,
+                  help="Items flagged bad, irrelevant or never-recommend leave the lists on "
+                       "Recommendations and Explain; switch on to list them greyed and marked.")
         view = state.current_view()
         if view is not None:
             _scenarios(view)

@@ -8,12 +8,14 @@ in the URL query string, so a copied link reproduces the view.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import streamlit as st
 
 from recsys.errors import ArtifactError
@@ -23,7 +25,9 @@ from ui.text import md_escape, md_lines
 if TYPE_CHECKING:
     from explain import BlendedAttribution, GlobalImportance, PairwiseAttribution
     from recsys.evaluate import Sweep
+    from recsys.health import ModelHealth
     from recsys.project import Project
+    from recsys.projectlog import Flag, FlagSet, RunEntry
 
 # -- session-state keys ---------------------------------------------------------------------
 PROJECT = "project"
@@ -46,6 +50,10 @@ REPORT = "_report"
 """The last report built in this session: (project stamp, request, file and preview)."""
 NOTICE = "_notice"
 """A one-off message shown on the next run (e.g. after a callback)."""
+SHOW_FLAGGED = "show_flagged"
+"""Sidebar toggle: list items flagged bad or irrelevant (greyed, marked) instead of hiding them."""
+FLAG_NOTICE = "_flag_notice"
+"""``(kind, message)`` of the last flag write, shown once beside the flag controls."""
 
 TRANSFORMS: dict[str, str] = {"zscore": "z-score", "percentile": "percentile",
                               "minmax": "min-max"}
@@ -363,6 +371,69 @@ def report(_project: Project, stamp: str, users: tuple[str, ...], weights: Weigh
     data = export_report(rep, fmt)  # type: ignore[arg-type]
     preview = export_tables(rep)["recommendations"]
     return data, report_filename(rep, fmt), MEDIA_TYPES[fmt], preview  # type: ignore[arg-type]
+
+
+# -- model health, flags and runs -------------------------------------------------------------
+@st.cache_resource(show_spinner=False, max_entries=16)
+def health(stamp: str) -> ModelHealth:
+    """What :func:`recsys.health.model_health` returns (``ModelHealth.from_dict`` of the
+    manifest's ``metrics.health``, recorded at training), read from the manifest alone: no
+    model or score table is loaded, so the Model health page and the warnings banner cost
+    milliseconds. Shared and frozen: never mutate it. ``ArtifactError`` if absent."""
+    from recsys.health import ModelHealth
+
+    recorded = read_manifest(stamp)["metrics"].get("health")
+    if recorded is None:
+        name = Path(stamp.rsplit("@", 1)[0]).name
+        raise ArtifactError(f"project '{name}' has no model health (trained by an older "
+                            "Blendscope); retrain it on the Data page or with `recsys train`")
+    return ModelHealth.from_dict(recorded)
+
+
+def log_version(project: Project) -> tuple[int, ...]:
+    """Changes whenever the project's log is written, by any session or the CLI: the cache
+    key of the flag and run reads (sizes and times of the SQLite file and its WAL)."""
+    path = project.log().path
+    out: list[int] = []
+    for p in (path, path.with_name(path.name + "-wal")):
+        with contextlib.suppress(OSError):
+            st_ = p.stat()
+            out += [st_.st_mtime_ns, st_.st_size]
+    return tuple(out)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def flag_set(_project: Project, stamp: str, version: tuple[int, ...]) -> FlagSet:
+    """The flags in force (``ProjectLog.flags``) at this log ``version``."""
+    return _project.log().flags()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def flag_history(_project: Project, stamp: str, version: tuple[int, ...]) -> list[Flag]:
+    """Every flag entry, oldest first (``ProjectLog.history``)."""
+    return _project.log().history()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def runs(_project: Project, stamp: str, version: tuple[int, ...]) -> list[RunEntry]:
+    """Every recorded training of the project, oldest first (``ProjectLog.runs``); shared
+    (each run keeps thousands of users' top-K): never mutate it."""
+    return _project.log().runs()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def item_table(_project: Project, stamp: str) -> Any:
+    """``item_id``, ``title`` and (if the dataset names one) ``category`` of every item."""
+    ids = _project.item_ids()
+    out = pd.DataFrame({"item_id": ids.astype(str),
+                        "title": [_project.title(c) for c in range(len(ids))]})
+    category = _project.manifest["dataset"].get("item_category")
+    items = _project.artifacts.items  # no typed accessor yet (a Project.item_attributes)
+    if category and category in items:
+        by_id = dict(zip(items["item_id"].astype(str), items[category].astype(str),
+                         strict=True))
+        out["category"] = out["item_id"].map(by_id).fillna("—")
+    return out
 
 
 # -- small helpers ----------------------------------------------------------------------------

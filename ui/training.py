@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -69,7 +71,7 @@ def train(config: Path, out: Path, folder: Path) -> bool:
     try:
         tp = train_project(config, progress=progress)
         progress("saving artifacts", 0.98)
-        save_project(tp, out)
+        path = save_project(tp, out)
     except SchemaError as err:
         status.update(label="The dataset was rejected; nothing was saved", state="error")
         problems(f"The dataset has {len(err.problems)} problem(s)", err.problems, folder)
@@ -78,10 +80,24 @@ def train(config: Path, out: Path, folder: Path) -> bool:
         status.update(label="Training failed; nothing was saved", state="error")
         st.error(md_lines(scrub(str(err), folder)))
         return False
+    progress("recording the run", 0.99)
+    _record(path, tp.models, folder)
     progress("done", 1.0)
     status.update(label=f"Trained '{out.name}' in {time.perf_counter() - start:.0f} s",
                   state="complete", expanded=False)
     return True
+
+
+def _record(path: Path, models: Mapping[str, Any], folder: Path) -> None:
+    """Append the run to the project's log (for the Runs page), as ``recsys train`` does;
+    a log that cannot be written costs the comparison, not the trained project."""
+    from recsys.runs import record_training
+
+    try:
+        record_training(path, models)
+    except (BlendscopeError, OSError) as err:
+        st.warning("The project was saved, but its run could not be recorded for the Runs "
+                   f"page: {md_lines(scrub(str(err), folder))}")
 
 
 def opened(name: str) -> None:

@@ -39,12 +39,18 @@ def no_project() -> None:
             "page to train one (or run `make demo`).")
 
 
-def page_view(title: str) -> state.View | None:
-    """Title the page and return the current view, or say why there is none (-> None)."""
+def page_view(title: str, *, banner: bool = True) -> state.View | None:
+    """Title the page and return the current view, or say why there is none (-> None);
+    under the title, the project's model-health warnings (unless ``banner`` is false: the
+    Model health page lists them itself)."""
     st.title(title)
     view = state.current_view()
     if view is None:
         no_project()
+    elif banner:
+        from ui.health_view import banner as health_banner
+
+        health_banner(view)
     return view
 
 
@@ -105,6 +111,7 @@ def item_picker(project: Project, ranked: RankedList) -> str | None:
     current = ss.get(state.ITEM)
     if ss.get(state.ITEM_USER, ranked.user_id) != ranked.user_id:
         current = None  # picked for another user
+        ss.pop("exp_item", None)  # the keyed box would keep it if it is in this list too
     if current and current not in project.artifacts.store.item_ids:
         st.warning(f"item '{md_escape(current)}' (from the link) is not in this project; "
                    "pick another")

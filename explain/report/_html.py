@@ -19,6 +19,7 @@ from explain.report._build import ExplanationReport
 __all__ = ["health_display", "render_html", "waterfall_svg"]
 
 _ROW, _LABEL, _BARS, _VALUE = 18, 250, 260, 64
+_MODELS = "Models (test window)"
 
 
 def waterfall_svg(attr: Attribution, max_features: int = 8) -> Markup:
@@ -204,7 +205,7 @@ def _cell(row: dict[str, Any], c: str) -> str:
 def _metric_tables(metrics: dict[str, Any], *,
                    with_ci: bool = True) -> list[tuple[str, dict[str, Any]]]:
     out = []
-    names = {"tasks": "Models (test window)",
+    names = {"tasks": _MODELS,
              "ranking": "Blended ranking of each user's test exposures",
              "topk": "Top-K over candidates vs test positives"}
     for key, title in names.items():
@@ -233,8 +234,11 @@ def health_display(report: ExplanationReport) -> tuple[list[str], list[list[str]
             return "n/a"
         return f"[{lo:+.4f}, {hi:+.4f}]" if signed else f"[{lo:.4f}, {hi:.4f}]"
 
-    rows = [[r.task, r.metric, _mfmt(r.value), interval(r.ci_low, r.ci_high),
-             r.baseline_name or "–", _mfmt(r.baseline_value),
+    def val(v: float) -> str:
+        return "n/a" if v != v else f"{v:.4f}"
+
+    rows = [[r.task, r.metric, val(r.value), interval(r.ci_low, r.ci_high),
+             r.baseline_name or "–", val(r.baseline_value),
              "n/a" if r.lift != r.lift else f"{r.lift:+.4f}",
              interval(r.lift_ci_low, r.lift_ci_high, True), f"{r.n_positives:,}",
              f"{r.n_rows:,}"] for r in h.reports]
@@ -250,6 +254,8 @@ def render_html(report: ExplanationReport) -> str:
     return template.render(
         report=report, prov=report.provenance, metrics=report.metrics,
         health=report.health is not None, health_head=head, health_rows=rows,
-        metric_tables=_metric_tables(dict(report.metrics)), tasks=report.task_names(),
+        metric_tables=[(title, table) for title, table in _metric_tables(dict(report.metrics))
+                       if report.health is None or title != _MODELS],  # in the health section
+        tasks=report.task_names(),
         task_dirs={t.name: t.direction for t in report.tasks}, fmt=_fmt, mfmt=_mfmt, pct=_pct,
         contrib=format_contribution, svg=waterfall_svg)

@@ -23,7 +23,14 @@ from explain._display import format_contribution
 from explain._plots import NEGATIVE, POSITIVE, waterfall_steps
 from explain._types import BlendedAttribution
 from explain.report._build import ExplanationReport, UserReport
-from explain.report._html import _fmt, _metric_tables, _mfmt, _pct, health_display
+from explain.report._html import (
+    _MODELS,
+    _fmt,
+    _metric_tables,
+    _mfmt,
+    _pct,
+    health_display,
+)
 
 __all__ = ["CARDS_PER_PAGE", "expected_pages", "render_pdf"]
 
@@ -214,7 +221,7 @@ def _summary_page(pdf: _Doc, report: ExplanationReport) -> None:
             ["Weights", weights], ["Transform", prov.transform]]
     _table(pdf, ["item", "value"], rows, (38, 148), size=7)
     _heading(pdf, "Metrics at these weights", 11)
-    skip = "Models (test window)" if report.health is not None else None  # on the health page
+    skip = _MODELS if report.health is not None else None  # shown on the health page
     for title, table in _metric_tables(dict(report.metrics), with_ci=False):
         if title == skip:
             continue
@@ -245,7 +252,7 @@ def _health_page(pdf: _Doc, report: ExplanationReport) -> None:
                    new_y="NEXT")
     pdf.ln(1)
     head, rows = health_display(report)
-    widths = (20.0, 18.0, 16.0, 28.0, 14.0, 17.0, 15.0, 30.0, 14.0, 14.0)
+    widths = (18.0, 17.0, 14.0, 26.0, 14.0, 24.0, 15.0, 30.0, 14.0, 14.0)
     _grid(pdf, head, rows, widths, (False, False, *([True] * 8)), size=6.5)
     _heading(pdf, "Warnings", 11)
     pdf.set_font(_FONT, "", 7.5)

@@ -105,7 +105,7 @@ def test_a_model_changed_after_loading_is_refused_before_lightgbm(small_artifact
     model = copy / "models" / "click.txt"
     model.write_bytes(model.read_bytes().replace(b"\nTree=0\n", b"\nTree=0\n\n", 1))
     with pytest.raises(ArtifactError, match=r"'models/click\.txt' does not match its recorded "
-                                            r"SHA-256 \(modified after loading\)"):
+                                            r"SHA-256 \(modified after the project was checked\)"):
         art.models["click"]
     assert art.models["purchase"].predict(art.test_features.X[:3]).shape == (3,)
 

@@ -79,3 +79,26 @@ def test_runs_are_listed_and_compared(project_dir: Path, small_trained,
     assert all(abs(f["delta"]) < 1e-12 for f in cmp["features"])
     assert main(["runs", "compare", "-a", str(project_dir), first.run_id, "zzz"]) == 2
     assert "run 'zzz' is not in the run log" in capsys.readouterr().err
+
+
+def test_the_next_training_never_proposes_flagged_items(small_config: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from recsys.projectlog import ProjectLog
+
+    out = tmp_path / "art" / "demo"
+    assert main(["train", "--config", str(small_config), "--out", str(out)]) == 0
+    project = Project.load(out)
+    user = str(project.user_ids()[5])
+    top = [r.item_id for r in project.recommend(user).items]
+    log = ProjectLog.of(out)
+    log.add_flag(top[0], "bad", user_id=user)
+    log.add_flag(top[1], "irrelevant")  # every user
+    capsys.readouterr()
+    assert main(["train", "--config", str(small_config), "--out", str(out)]) == 0
+    assert "2 feedback flags in force" in capsys.readouterr().err
+    again = Project.load(out)
+    u, i1, i2 = again.user_code(user), again.item_code(top[0]), again.item_code(top[1])
+    cand = again.artifacts.scores.cand_items
+    assert i1 not in cand[u] and not (cand == i2).any()
+    # two trainings of the same directory are two runs in its log
+    assert len(ProjectLog.of(out).runs()) == 2

@@ -3,6 +3,7 @@ on the small demo project."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 import json
@@ -270,3 +271,21 @@ def test_evaluate_json_is_strict_with_reasons(small_project: Project) -> None:
                         "zscore", 10, top)
     out = ev.to_dict()
     assert out["diversity"] is None and "item category" in out["diversity_reason"]
+
+
+def test_demo_returned_task_has_too_few_positives(small_project: Project) -> None:
+    health = small_project.health()
+    few = [w for w in health.warnings if w.code == "few_positives"]
+    assert [w.task for w in few] == ["returned"]
+    assert few[0].figures["n_positives"] == health.report("returned", "auc").n_positives < 30
+
+
+def test_project_without_health_says_retrain(small_project: Project) -> None:
+    from recsys.errors import ArtifactError
+
+    old = copy.copy(small_project)
+    old.eval_context = dataclasses.replace(small_project.eval_context, health=None)
+    with pytest.raises(ArtifactError, match="has no model health .* retrain it"):
+        old.health()
+    d = old.evaluate().to_dict()
+    assert d["tasks"]["click"]["ci"] == {} and d["tasks"]["click"]["baseline"] == {}

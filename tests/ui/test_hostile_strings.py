@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -84,3 +85,13 @@ def test_escaped_markdown_is_the_literal_text() -> None:
     """Dropping the escapes and word joiners gives the text back."""
     for s in (*HOSTILE, PHISH, "a_b-c 18-24 __init__ $x$ :red[x] www.evil.example a@b.co"):
         assert unescape(md_escape(s)) == s
+
+
+def test_hostile_project_name_is_text(open_hostile: Callable[..., AppTest],
+                                      hostile_root: Path) -> None:
+    name = "[click](https:evil.example) **bold**"
+    (hostile_root / name).symlink_to((hostile_root / "demo").resolve())
+    at = open_hostile("overview", project=name)
+    assert at.selectbox(key="project").value == name
+    assert any(md_escape(name) in s.value for s in at.subheader)
+    assert not _raw_fragments(at)

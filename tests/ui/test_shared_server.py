@@ -162,3 +162,15 @@ def test_login_gate_stays_closed_without_configuration(
     assert titles(at) == ["Blendscope"]
     assert any("login is not configured" in e for e in errors(at))
     assert not at.sidebar.selectbox and not at.get("plotly_chart") and not at.dataframe
+
+
+def test_logged_in_visitor_passes_the_gate(app: AppTest,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BLENDSCOPE_REQUIRE_LOGIN", "1")
+    app.user = {"is_logged_in": True, "email": "[me](https://evil.example)"}
+    at = app.run(timeout=120)
+    assert not at.exception and not errors(at)
+    assert at.sidebar.selectbox(key="project").value == "demo" and at.dataframe
+    who = next(c.value for c in at.sidebar.caption if c.value.startswith("Signed in as"))
+    assert "](" not in who and unescape(who) == "Signed in as [me](https://evil.example)"
+    assert at.sidebar.button(key="logout").label == "Log out"

@@ -41,8 +41,9 @@ def titles(at: AppTest) -> list[str]:
 
 
 def errors(at: AppTest) -> list[str]:
-    """Texts of every ``st.error`` shown."""
-    return [e.value for e in at.error]
+    """Texts of every ``st.error`` shown, as they read on screen (messages are escaped
+    Markdown, see :func:`unescape`)."""
+    return [unescape(e.value) for e in at.error]
 
 
 def frame_with(at: AppTest, column: str) -> Any:

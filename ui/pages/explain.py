@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from ui import charts, state, widgets
+from ui import charts, flags, state, widgets
 from ui.text import md_escape
 
 if TYPE_CHECKING:
@@ -131,13 +131,16 @@ def main() -> None:
         user = widgets.user_picker(view, project, "exp")
         if user is None:
             return
-        ranked = project.recommend(user, view.weights_dict(), view.k, view.transform)
+        ranked, marks = flags.ranked(project, view, user)
         item = widgets.item_picker(project, ranked)
         if item is None:
             return
         widgets.weights_caption(view)
         e = state.explanation(project, view.stamp, user, item, view.weights, view.transform)
         _summary(e)
+        flags.panel(project, view, user, {item: f"{e.title} ({item})" + (
+            f" — flagged {flags.flag_label(marks[item])}" if item in marks else "")}, "exp",
+            item=item)
         _tabs(e, view)
         _compare(project, view, user, item, ranked)
 

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from ui import charts, state, widgets
-from ui.text import md_escape
 
 if TYPE_CHECKING:
     from explain import GlobalImportance
@@ -47,7 +46,7 @@ def main() -> None:
     a, b = st.columns(2)
     target = a.selectbox("Importance for", [BLEND, *view.task_names()], key="gl_task",
                          format_func=lambda t: "the blend (current weights)" if t == BLEND
-                         else f"task {md_escape(t)}",
+                         else f"task {t}",  # options are plain text, not Markdown
                          help="The blended score, or one task's score (in its own units).")
     n = b.selectbox("Sampled test exposures", _SAMPLES, index=1, key="gl_n",
                     help="SHAP values are computed on a reproducible sample of the test "

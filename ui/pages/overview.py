@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import state, widgets
+from ui import compute, health_view, state, widgets
 from ui.text import md_escape
 
 INTRO = (
@@ -18,33 +18,17 @@ INTRO = (
 )
 
 
-_MODEL_COLUMNS = {
-    "auc": ("AUC", "ROC AUC on the test window (entire space for conditional tasks).", "%.3f"),
-    "log_loss": ("log loss", "Mean binary cross-entropy of the predicted probability.", "%.4f"),
-    "positive_rate": ("positive rate", "Share of test exposures with a positive label.",
-                      "%.4f"),
-    "auc_given_parent": ("AUC | parent", "AUC of the conditional model among exposures whose "
-                                         "parent label is positive.", "%.3f"),
-    "rmse": ("RMSE", "Root mean squared error, in the label's units.", "%.3f"),
-    "mae": ("MAE", "Mean absolute error, in the label's units.", "%.3f"),
-    "mean": ("mean label", "Mean of the label on the test window.", "%.3f"),
-    "ndcg@10": ("NDCG@10", "Ranking quality of the task's own model.", "%.3f"),
-    "mrr": ("MRR", "Mean reciprocal rank of the first positive.", "%.3f"),
-    "trees": ("trees", "Boosting rounds kept by early stopping.", "%d"),
-}
-
-
 def _facts(manifest: dict) -> None:
     d = manifest["dataset"]
-    cols = st.columns(5)
+    cols = st.columns(4)
     cols[0].metric("Users", f"{d['n_users']:,}", help="Users in the dataset's users table.")
     cols[1].metric("Items", f"{d['n_items']:,}", help="Items in the catalog.")
     cols[2].metric("Exposures", f"{d['n_exposures']:,}",
                    help="Rows of the interactions table: one per item shown to a user.")
-    cols[3].metric("From", d["time_min"][:10], help="Earliest exposure timestamp.")
-    cols[4].metric("To", d["time_max"][:10],
-                   help=f"Latest exposure. The test window starts {d['test_start'][:16]}, "
-                        f"validation {d['val_start'][:16]}.")
+    days = (pd.Timestamp(d["time_max"]) - pd.Timestamp(d["time_min"])).days + 1
+    cols[3].metric("Days", f"{days:,}", help="Calendar days from the first to the last exposure.")
+    st.caption(f"Exposures from {d['time_min'][:10]} to {d['time_max'][:10]}; validation "
+               f"window from {d['val_start'][:16]}, test window from {d['test_start'][:16]}.")
     tasks = state.tasks_of(manifest)
     rates = d["label_rates"]
     cols = st.columns(len(tasks))
@@ -57,26 +41,24 @@ def _facts(manifest: dict) -> None:
                    help=f"Label '{md_escape(t.label)}' ({t.kind}): {unit}, over all exposures.")
 
 
-def _models(manifest: dict) -> None:
+def _models(view: state.View, manifest: dict) -> None:
     m = manifest["metrics"]
-    left, right = st.columns([3, 2])
-    with left:
-        st.markdown("**Per-task model metrics** (test window, independent of the weights)")
-        frame = pd.DataFrame(m["tasks"]).T.rename_axis("task").reset_index()
-        frame["trees"] = frame["task"].map(m.get("trees", {}))
-        st.dataframe(frame, hide_index=True, key="overview_models", placeholder="—",
-                     column_config={c: st.column_config.NumberColumn(label, help=h, format=f)
-                                    for c, (label, h, f) in _MODEL_COLUMNS.items()})
-    with right:
-        rec = m["candidate_recall"]
-        st.metric("Candidate recall", f"{rec['all']:.1%}",
-                  help="Share of test-window positives (primary task) that appear among the "
-                       "user's candidates: the ceiling of any blend.")
-        by_source = pd.DataFrame({"source": list(rec), "recall": list(rec.values())})
-        st.dataframe(by_source[by_source["source"] != "all"], hide_index=True,
-                     key="overview_recall", column_config={"recall": st.column_config.
-                     ProgressColumn("recall", min_value=0.0, max_value=1.0, format="%.3f",
-                                    help="Recall of each candidate source on its own.")})
+    st.markdown("**Per-task model metrics beside the best trivial baseline** (test window, "
+                "independent of the weights; a lift whose interval includes 0 is not better "
+                "than the baseline)")
+    with widgets.guard():
+        rows = compute.health_rows(state.health(view.stamp).reports, m.get("trees", {}))
+        health_view.report_table(rows, "overview_models", health_view.OVERVIEW_COLUMNS)
+    rec = m["candidate_recall"]
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    left.metric("Candidate recall", f"{rec['all']:.1%}",
+                help="Share of test-window positives (primary task) that appear among the "
+                     "user's candidates: the ceiling of any blend.")
+    by_source = pd.DataFrame({"source": list(rec), "recall": list(rec.values())})
+    right.dataframe(by_source[by_source["source"] != "all"], hide_index=True,
+                    key="overview_recall", column_config={"recall": st.column_config.
+                    ProgressColumn("recall", min_value=0.0, max_value=1.0, format="%.3f",
+                                   help="Recall of each candidate source on its own.")})
 
 
 def _blend(view: state.View) -> None:
@@ -116,16 +98,14 @@ def _blend(view: state.View) -> None:
 
 def main() -> None:
     """Render the page."""
-    st.title("Blendscope")
+    view = widgets.page_view("Blendscope")
     st.markdown(INTRO)
-    view = state.current_view()
     if view is None:
-        widgets.no_project()
         return
     manifest = view.manifest()
     st.subheader(f"Dataset — project '{md_escape(view.name)}'")
     _facts(manifest)
-    _models(manifest)
+    _models(view, manifest)
     _blend(view)
 
 

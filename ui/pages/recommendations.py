@@ -7,18 +7,21 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from ui import charts, state, widgets
+from ui import charts, flags, state, widgets
 from ui.text import md_escape
 
 if TYPE_CHECKING:
     from recsys.project import Project, RankedList
 
 
-def _table(ranked: RankedList, view: state.View, moves: list[str],
-           predictions: bool) -> pd.DataFrame:
+def _table(ranked: RankedList, view: state.View, moves: list[str], predictions: bool,
+           marks: dict[str, str]) -> pd.DataFrame:
     rows = []
+    flagged = any(it.item_id in marks for it in ranked.items)
     for it, move in zip(ranked.items, moves, strict=True):
         row = {"moved": move, "rank": it.rank, "title": it.title, "blended score": it.score}
+        if flagged:
+            row["flag"] = flags.flag_label(marks.get(it.item_id, ""))
         if predictions:
             row |= {f"{t} pred.": it.predictions[t] for t in view.task_names()}
         else:
@@ -33,6 +36,9 @@ def _column_config(view: state.View) -> dict[str, object]:
             "Δ", width=52, help="Change of rank since the weights, transform or K "
                                          "last changed (▲ up, ▼ down, new = entered the list)."),
         "rank": st.column_config.NumberColumn(width=52),
+        "flag": st.column_config.TextColumn(width=84, help="Your team's flag in force for this "
+                                            "user (greyed: left out of the list unless "
+                                            "flagged items are shown, see the sidebar)."),
         "title": st.column_config.TextColumn(width="medium"),
         "blended score": st.column_config.NumberColumn(
             "score", width=68, format="%.3f", help="Blended score, Σ sign · weight · transformed task "
@@ -78,9 +84,10 @@ def main() -> None:
         user = widgets.user_picker(view, project, "rec")
         if user is None:
             return
-        ranked = project.recommend(user, view.weights_dict(), view.k, view.transform)
+        ranked, marks = flags.ranked(project, view, user)
         ids = [it.item_id for it in ranked.items]
-        moves = state.ranking_moves(user, (view.weights, view.transform, view.k), ids)
+        out = frozenset(i for i, m in marks.items() if m in flags.EXCLUDED)
+        moves = state.ranking_moves(user, (view.weights, view.transform, view.k, out), ids)
         widgets.weights_caption(view)
         left, right = st.columns([2, 1], gap="medium")
         with left:
@@ -90,13 +97,16 @@ def main() -> None:
                                   help="Show each task's prediction (probability, value) "
                                        "instead of its transformed score.")
             if not ranked.items:
-                st.info("This user has no candidates.")
+                st.info("This user has no candidates left (none, or all flagged).")
                 return
-            st.dataframe(_table(ranked, view, moves, preds), hide_index=True, key="rec_table",
-                         column_config=_column_config(view))
+            table = _table(ranked, view, moves, preds, marks)
+            st.dataframe(flags.greyed(table, table["item_id"].isin(out)), hide_index=True,
+                         key="rec_table", column_config=_column_config(view))
             moved = sum(bool(m) for m in moves)
             if moved:
                 st.caption(f"{moved} of {len(ids)} items moved since the last change.")
+            flags.panel(project, view, user, {it.item_id: f"{it.rank}. {it.title} ({it.item_id})"
+                                              for it in ranked.items}, "rec")
             from ui.compute import task_contributions
 
             st.markdown("**Task shares of each item's blended score**")

@@ -30,9 +30,13 @@ def test_report_holds_every_users_explained_top_k(project: Project) -> None:
                                 if p.startswith("models/")}
     assert len(prov.model_files) == 4
     assert rep.metrics == project.evaluate({"revenue": 2.0}, "minmax", 4).to_dict()
+    assert rep.health == project.health()
     d = rep.to_dict()
-    assert set(d) == {"title", "selection", "provenance", "tasks", "metrics", "users"}
+    assert set(d) == {"title", "selection", "provenance", "tasks", "metrics", "health", "users"}
     assert all(v is None or math.isfinite(v) for v in _numbers(d))
+    assert {r["metric"] for r in d["health"]["reports"] if r["task"] == "click"} == {
+        "auc", "log_loss", "ndcg@4", "gauc"} - {"ndcg@4"} | {"ndcg@10"}
+    assert [w["code"] for w in d["health"]["warnings"]] == [w.code for w in rep.health.warnings]
 
 
 def _numbers(obj: object) -> list[float]:

@@ -56,6 +56,8 @@ def test_html_is_offline_and_escaped(report: ExplanationReport,
                                      tricky: ExplanationReport) -> None:
     html = export_report(report, "html").decode("utf-8")
     assert "http://" not in html and "https://" not in html
+    assert html.count("<li><code>") == len(report.health.warnings)  # type: ignore[union-attr]
+    assert "Model health" in html and "lift 95% CI" in html
     parser = _Links()
     parser.feed(export_report(tricky, "html").decode("utf-8"))
     assert parser.urls and all(u.startswith("#") for u in parser.urls)
@@ -71,21 +73,29 @@ def test_html_is_offline_and_escaped(report: ExplanationReport,
 
 def test_pdf_pages_and_text(report: ExplanationReport, tricky: ExplanationReport) -> None:
     reader = PdfReader(io.BytesIO(export_report(tricky, "pdf")))
-    assert len(reader.pages) == expected_pages(report) == 1 + 2 * (1 + 2)
+    assert len(reader.pages) == expected_pages(report) == 2 + 2 * (1 + 2)
     first = reader.pages[0].extract_text()
     assert report.title in first and "Provenance" in first and "Metrics" in first
+    health = reader.pages[1].extract_text()
+    assert "Model health" in health and "baseline" in health
+    assert report.health is not None and report.health.warnings
+    assert f"[{report.health.warnings[0].code}]" in health
     user = report.users[1]
-    assert f"User {user.user_id}" in reader.pages[4].extract_text()
-    cards = reader.pages[5].extract_text()
+    assert f"User {user.user_id}" in reader.pages[5].extract_text()
+    cards = reader.pages[6].extract_text()
     assert user.items[0].title in cards and user.items[0].item_id in cards
-    assert "<script>" in reader.pages[2].extract_text()
+    assert "<script>" in reader.pages[3].extract_text()
+    plain = dataclasses.replace(report, health=None)
+    assert len(PdfReader(io.BytesIO(export_report(plain, "pdf"))).pages) == \
+        expected_pages(plain) == 1 + 2 * (1 + 2)
 
 
 def _zip_frames(data: bytes, ext: str) -> dict[str, pd.DataFrame]:
     out = {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert sorted(zf.namelist()) == sorted(
-            [f"attributions.{ext}", f"recommendations.{ext}", "provenance.json"])
+            [f"attributions.{ext}", f"recommendations.{ext}", f"health.{ext}",
+             f"health_warnings.{ext}", "provenance.json"])
         for name in zf.namelist():
             raw = zf.read(name)
             if name.endswith(".csv"):
@@ -109,9 +119,21 @@ def test_csv_parquet_xlsx_agree(report: ExplanationReport) -> None:
     for (u, i, task), total in sums.items():
         if task == "blend":
             assert total == pytest.approx(rec.loc[(u, i), "score"], abs=1e-9)
+    assert csv["health"][["task", "metric"]].equals(pq["health"][["task", "metric"]])
+    np.testing.assert_allclose(csv["health"]["value"].astype(float), pq["health"]["value"])
+    assert csv["health_warnings"]["message"].tolist() == pq["health_warnings"]["message"].tolist()
     book = pd.read_excel(io.BytesIO(export_report(report, "xlsx")), sheet_name=None)
-    assert list(book) == ["recommendations", "attributions", "feature_values", "metrics",
-                          "provenance"]
+    assert list(book) == ["recommendations", "attributions", "feature_values", "health",
+                          "health_warnings", "metrics", "provenance"]
+    health = book["health"]
+    assert report.health is not None and len(health) == len(report.health.reports)
+    click = health[(health["task"] == "click") & (health["metric"] == "auc")].iloc[0]
+    assert click["ci_low"] <= click["value"] <= click["ci_high"]
+    assert click["baseline_name"] == "item" and click["baseline_global"] == 0.5
+    metrics = book["metrics"]
+    assert {"section", "metric", "value", "ci_low", "ci_high", "baseline", "lift"} <= set(metrics)
+    mrr = metrics[(metrics["task"] == "revenue") & (metrics["metric"] == "mrr")].iloc[0]
+    assert pd.isna(mrr["value"]) and "binary tasks" in mrr["note"]
     pd.testing.assert_frame_equal(book["recommendations"], csv["recommendations"],
                                   check_dtype=False)
     wide = book["attributions"].melt(["user_id", "rank", "item_id", "task"],
@@ -147,6 +169,7 @@ def test_json_is_the_whole_report(report: ExplanationReport) -> None:
     assert item["base"] + sum(a["contribution"] for a in item["attributions"]) == \
         pytest.approx(item["score"], abs=1e-9)
     assert d["provenance"]["transform"] == report.provenance.transform
+    assert len(d["health"]["reports"]) == len(report.health.reports)  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("text, safe", [
@@ -167,10 +190,11 @@ def test_safe_filename(name: str, safe: str) -> None:
 def test_write_report_is_atomic(report: ExplanationReport, tmp_path) -> None:  # noqa: ANN001
     name = report_filename(report, "csv")
     assert name.startswith("blendscope-report-2-users-") and name.endswith(".zip")
+    (tmp_path / "sub").mkdir()  # write_report refuses to create directories
     out = write_report(report, "json", tmp_path / "sub" / "r.json")
     assert json.loads(out.read_text(encoding="utf-8"))["title"] == report.title
     assert [p.name for p in out.parent.iterdir()] == ["r.json"]
     with pytest.raises(ExplanationError, match="unknown format 'docx'"):
         export_report(report, "docx")  # type: ignore[arg-type]
     assert set(export_tables(report, "wide")) == {"recommendations", "attributions",
-                                                  "feature_values"}
+                                                  "feature_values", "health", "health_warnings"}
