@@ -131,7 +131,8 @@ def read_manifest(path: str | Path) -> tuple[Manifest, dict[str, Any]]:
     Manifest
         The validated manifest.
     dict
-        The parsed JSON, as written (what :attr:`LoadedArtifacts.manifest` holds).
+        The parsed JSON (what :attr:`LoadedArtifacts.manifest` holds), with ``config``
+        and ``tasks`` as validated (defaults filled in).
 
     Raises
     ------
@@ -166,7 +167,10 @@ def read_manifest(path: str | Path) -> tuple[Manifest, dict[str, Any]]:
     problems = _consistency(manifest)
     if problems:
         raise ArtifactError("\n".join(cap_lines([f"{where}: manifest.json: {p}; {RETRAIN}"
-                                            for p in problems])))
+                                                 for p in problems])))
+    # keys left out where the schema has defaults read as those defaults everywhere
+    raw["config"] = manifest.config.model_dump(mode="json")
+    raw["tasks"] = [t.to_dict() for t in manifest.tasks]
     return manifest, raw
 
 

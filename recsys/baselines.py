@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from recsys._metrics_kernels import _resampled_sums
 from recsys.metrics import GroupRanking, ranking_by_group, weighted_auc
-from recsys.tasks import TaskSpec, log_sigmoid
+from recsys.tasks import TaskSpec, natural_prediction
 
 __all__ = ["BASELINES", "CONFIDENCE", "N_BOOTSTRAP", "SEED", "MetricReport", "UserBootstrap",
            "item_baseline", "metric_reports", "natural_prediction", "random_ranking",
@@ -227,15 +227,6 @@ def item_baseline(item_totals: NDArray[np.floating], label: int,
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(den > 0, (lab + smoothing * glob) / np.where(den > 0, den, 1.0), glob)
     return rate, glob
-
-
-def natural_prediction(task: TaskSpec, score: NDArray[np.floating]) -> NDArray[np.float64]:
-    """A task score in its natural unit: probability for binary tasks (the score is the
-    log-odds, or the entire-space log-probability of a conditional task), else itself."""
-    s = np.asarray(score, dtype=np.float64)
-    if task.kind != "binary":
-        return s
-    return np.exp(s) if task.given is not None else np.exp(log_sigmoid(s))
 
 
 def random_ranking(offsets: NDArray[np.int64], relevance: NDArray[np.floating],

@@ -88,6 +88,12 @@ class ModelParams(BaseModel):
     early_stopping_rounds: int | None = Field(None, ge=1)
     max_bin: int | None = Field(None, ge=3, le=1023)
     n_jobs: int | None = None
+    objective: Literal["regression", "huber", "poisson", "tweedie", "gamma"] | None = None
+    """Loss of a regression task (only in its own ``[task.model]``): ``tweedie`` or
+    ``poisson`` for zero-inflated counts and amounts (revenue), ``huber`` for heavy tails,
+    ``gamma`` for positive skewed values; default ``regression`` (squared error).
+    ``poisson``, ``tweedie`` and ``gamma`` model log(mean): the task's score is the log of
+    the predicted value."""
 
     def merged(self, override: ModelParams | None) -> dict[str, Any]:
         """These settings with ``override``'s set values on top, unset ones dropped."""
@@ -176,6 +182,13 @@ class ProjectConfig(BaseModel):
                 "every task weight is 0, so the blend would rank nothing; "
                 "give at least one task a weight above 0"
             )
+        if self.model.objective is not None:
+            problems.append("model.objective: set a regression loss per task, under that "
+                            "task's [task.model], not for every task")
+        for t in self.task:
+            if t.model is not None and t.model.objective is not None and t.kind != "regression":
+                problems.append(f"task '{t.name}': model.objective = '{t.model.objective}' is "
+                                f"for regression tasks; a {t.kind} task has its own loss")
         if not dupes:  # with repeated names, given is ambiguous
             problems += _given_problems(self.task)
         if problems:

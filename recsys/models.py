@@ -21,11 +21,15 @@ __all__ = ["Objective", "TaskModel", "TaskModelNotFittedError", "group_sizes"]
 
 log = logging.getLogger(__name__)
 
-Objective = Literal["binary", "regression", "lambdarank"]
+Objective = Literal["binary", "regression", "lambdarank", "huber", "poisson", "tweedie", "gamma"]
 _ESTIMATORS = {
     "binary": lgb.LGBMClassifier,
     "regression": lgb.LGBMRegressor,
     "lambdarank": lgb.LGBMRanker,
+    "huber": lgb.LGBMRegressor,
+    "poisson": lgb.LGBMRegressor,
+    "tweedie": lgb.LGBMRegressor,
+    "gamma": lgb.LGBMRegressor,
 }
 
 
@@ -64,8 +68,9 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
 
     Parameters
     ----------
-    objective : {"binary", "regression", "lambdarank"}
-        The learning problem.
+    objective : {"binary", "regression", "lambdarank", "huber", "poisson", "tweedie", "gamma"}
+        The learning problem; the last four are regression losses (poisson, tweedie and
+        gamma predict log(mean) as the raw margin).
     n_estimators : int
         Maximum number of boosting rounds (early stopping may use fewer).
     learning_rate : float
@@ -142,6 +147,7 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
             "max_bin": self.max_bin,
             "random_state": self.random_state,
             "n_jobs": self.n_jobs,
+            "objective": self.objective,
             "deterministic": True,
             "force_row_wise": True,
             "verbosity": -1,

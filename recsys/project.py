@@ -24,7 +24,7 @@ from recsys.evaluate import EvalContext, Evaluation, Sweep, evaluate_blend, swee
 from recsys.features import FeatureFrame
 from recsys.health import ModelHealth, model_health
 from recsys.projectlog import ProjectLog
-from recsys.tasks import TaskSpec, log_sigmoid, task_score
+from recsys.tasks import TaskSpec, natural_prediction, task_score
 
 __all__ = ["Project", "RankedItem", "RankedList", "WeightsLike"]
 
@@ -203,11 +203,7 @@ class Project:
 
     def predictions(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
         """Natural-unit predictions from raw task scores (n_tasks, ...)."""
-        out = raw.astype(np.float64).copy()
-        for k, t in enumerate(self.tasks):
-            if t.kind == "binary":
-                out[k] = np.exp(raw[k]) if t.given is not None else np.exp(log_sigmoid(raw[k]))
-        return out
+        return np.stack([natural_prediction(t, raw[k]) for k, t in enumerate(self.tasks)])
 
     def recommend_all(self, weights: WeightsLike = None, k: int | None = None,
                       transform: str | None = None) -> tuple[NDArray[np.int32], NDArray[np.float32]]:

@@ -12,9 +12,11 @@ from numpy.typing import NDArray
 
 from recsys.config import ProjectConfig, TaskConfig
 
-__all__ = ["TaskSpec", "log_sigmoid", "task_specs", "task_score", "task_score_terms"]
+__all__ = ["TaskSpec", "log_sigmoid", "natural_prediction", "task_score", "task_score_terms",
+           "task_specs"]
 
 _OBJECTIVE = {"binary": "binary", "regression": "regression", "rank": "lambdarank"}
+_LOG_LINK = frozenset({"poisson", "tweedie", "gamma"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +31,19 @@ class TaskSpec:
     direction: Literal["maximize", "minimize"] = "maximize"
     given: str | None = None
     """Parent task of a conditional task: its score is p(parent) · p(task | parent)."""
+    loss: str | None = None
+    """A regression task's LightGBM objective when not squared error (``tweedie``,
+    ``poisson``, ``gamma``, ``huber``)."""
 
     @property
     def objective(self) -> str:
         """LightGBM objective."""
-        return _OBJECTIVE[self.kind]
+        return self.loss or _OBJECTIVE[self.kind]
+
+    @property
+    def log_link(self) -> bool:
+        """The model's margin is log(predicted value) (poisson, tweedie, gamma)."""
+        return self.loss in _LOG_LINK
 
     @property
     def sign(self) -> float:
@@ -48,19 +58,27 @@ class TaskSpec:
         """What the task's score means, for people."""
         if self.given is not None:
             return f"log p({self.given}) + log p({self.name} | {self.given})"
+        if self.log_link:
+            return f"log of predicted {self.label}"
         return {"binary": f"log-odds of {self.label}", "regression": f"predicted {self.label}",
                 "rank": f"ranking score for {self.label}"}[self.kind]
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
-        return {"name": self.name, "label": self.label, "kind": self.kind, "weight": self.weight,
-                "direction": self.direction, "given": self.given}
+        out: dict[str, object] = {"name": self.name, "label": self.label, "kind": self.kind,
+                                  "weight": self.weight, "direction": self.direction,
+                                  "given": self.given}
+        if self.loss is not None:
+            out["loss"] = self.loss
+        return out
 
     @classmethod
     def from_config(cls, t: TaskConfig) -> TaskSpec:
         """From the parsed config."""
+        loss = t.model.objective if t.model is not None else None
         return cls(name=t.name, label=t.label, kind=t.kind, weight=t.weight,
-                   direction=t.direction, given=t.given)
+                   direction=t.direction, given=t.given,
+                   loss=None if loss in (None, "regression") else loss)
 
 
 def task_specs(cfg: ProjectConfig) -> tuple[TaskSpec, ...]:
@@ -97,3 +115,13 @@ def task_score(task: TaskSpec, margins: Mapping[str, NDArray[np.floating]]) -> N
 def task_names(tasks: Sequence[TaskSpec]) -> list[str]:
     """Names in order."""
     return [t.name for t in tasks]
+
+
+def natural_prediction(task: TaskSpec, score: NDArray[np.floating]) -> NDArray[np.float64]:
+    """A task score in its natural unit: probability for binary tasks (the score is the
+    log-odds, or the entire-space log-probability of a conditional task), the predicted
+    value for regression (``exp`` of the score for a log-link loss), else the score."""
+    s = np.asarray(score, dtype=np.float64)
+    if task.kind == "binary":
+        return np.exp(s) if task.given is not None else np.exp(log_sigmoid(s))
+    return np.exp(s) if task.log_link else s

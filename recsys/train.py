@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from recsys.baselines import natural_prediction
 from recsys.blend import fit_transform
 from recsys.candidates import CandidateSet, candidate_recall, generate_candidates
 from recsys.config import ProjectConfig
@@ -23,7 +22,7 @@ from recsys.metrics import binary_metrics, ranking_metrics, regression_metrics
 from recsys.models import TaskModel, group_sizes
 from recsys.projectlog import FlagSet
 from recsys.scoring import ScoreTable, TestExposures
-from recsys.tasks import TaskSpec, task_score, task_specs
+from recsys.tasks import TaskSpec, natural_prediction, task_score, task_specs
 
 __all__ = ["Progress", "TaskRows", "TrainedProject", "fit_task_model", "fit_task_models",
            "model_params", "task_rows", "train"]
@@ -56,6 +55,7 @@ def model_params(cfg: ProjectConfig, task: TaskSpec) -> dict[str, Any]:
     task's own ``[task.model]`` on top, unset ones left to the model's defaults."""
     own = next(t.model for t in cfg.tasks if t.name == task.name)
     params = cfg.model.merged(own)
+    params.pop("objective", None)  # the task's loss: TaskSpec.objective
     if "seed" in params:
         params["random_state"] = params.pop("seed")
     return params
@@ -203,7 +203,7 @@ def _task_metrics(tasks: tuple[TaskSpec, ...], test: TestExposures,
                 out[t.name]["auc_given_parent"] = own.auc
             out[t.name]["positive_rate"] = space.positive_rate
         elif t.kind == "regression":
-            r = regression_metrics(y, margins[t.name])
+            r = regression_metrics(y, natural_prediction(t, task_score(t, margins)))
             out[t.name] = {"rmse": r.rmse, "mae": r.mae, "mean": float(np.mean(y))}
         else:
             r2 = ranking_metrics(test.offsets, margins[t.name], y, cutoff)

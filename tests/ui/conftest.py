@@ -13,6 +13,7 @@ everything the dashboard shows of it must read as text.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,6 +60,24 @@ def _opener(app: AppTest) -> Callable[..., AppTest]:
 def open_page(app: AppTest) -> Callable[..., AppTest]:
     """``open_page("explain")``: run the app, switch to a page and run it."""
     return _opener(app)
+
+
+@pytest.fixture
+def copied_root(small_artifacts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``<tmp>/artifacts/demo`` as a *copy* of the session's project: the flags and runs a
+    test writes go to its own ``demo.log.sqlite`` (a symlinked project would share the
+    log beside the session's project with every other test)."""
+    root = tmp_path / "artifacts"
+    root.mkdir()
+    shutil.copytree(small_artifacts, root / "demo")
+    monkeypatch.setenv("BLENDSCOPE_ARTIFACTS", str(root))
+    return root
+
+
+@pytest.fixture
+def open_copy(copied_root: Path) -> Callable[..., AppTest]:
+    """``open_page`` on the copied project (see :func:`copied_root`)."""
+    return _opener(AppTest.from_file(str(APP), default_timeout=20))
 
 
 @pytest.fixture(scope="session")
