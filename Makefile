@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: install run demo test lint bench bench-load clean
+.PHONY: install run demo test lint bench bench-load bench-quality clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,10 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-data/demo/config.toml: $(STAMP)
+# regenerated when the generator changes, retrained when the data or the project format does
+data/demo/config.toml: $(STAMP) recsys/demo.py
 	$(BIN)/recsys demo-data --out data/demo
 
-artifacts/demo/manifest.json: data/demo/config.toml
+artifacts/demo/manifest.json: data/demo/config.toml recsys/_manifest.py
 	$(BIN)/recsys train --config data/demo/config.toml --out artifacts/demo
 
 demo: artifacts/demo/manifest.json
@@ -40,6 +41,10 @@ bench: demo
 # Concurrent browser sessions (1, 5, 20) moving sliders: several minutes; not in `make test`.
 bench-load: demo
 	$(BIN)/python bench/bench_load.py --project artifacts/demo
+
+# Metrics vs baselines on MovieLens-like, sparse-event and demo data (trains 5 projects).
+bench-quality: $(STAMP)
+	$(BIN)/python bench/bench_quality.py
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache

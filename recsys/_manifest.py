@@ -163,7 +163,7 @@ def read_manifest(path: str | Path) -> tuple[Manifest, dict[str, Any]]:
         manifest = Manifest.model_validate_json(text, strict=True)
     except ValidationError as err:
         raise ArtifactError("\n".join(cap_lines([f"{where}: manifest.json: {p}; {RETRAIN}"
-                                            for p in _schema_problems(err)]))) from None
+                                                 for p in _schema_problems(err)]))) from None
     problems = _consistency(manifest)
     if problems:
         raise ArtifactError("\n".join(cap_lines([f"{where}: manifest.json: {p}; {RETRAIN}"
@@ -257,6 +257,8 @@ def _consistency(m: Manifest) -> list[str]:
     names = [t.name for t in m.tasks]
     problems += [f"key 'tasks': task name '{n}' is repeated" for n in sorted(set(names))
                  if names.count(n) > 1]
+    problems += [f"key 'tasks[{k}].weight' must be a finite number >= 0, got {t.weight}"
+                 for k, t in enumerate(m.tasks) if not 0 <= t.weight < float("inf")]
     needed = {name for t in m.tasks for name in t.models()}
     problems += [f"key 'models': task '{n}' needs a model entry 'models.{n}'"
                  for n in sorted(needed - set(m.models))]

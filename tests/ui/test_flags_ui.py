@@ -144,3 +144,35 @@ def test_feedback_page_counts_the_flags(open_copy: Callable[..., AppTest], copie
 def test_feedback_page_without_flags(open_copy: Callable[..., AppTest]) -> None:
     at = open_copy("feedback")
     assert any("No flags yet" in i.value for i in at.info)
+
+
+def test_hostile_flags_render_as_text(hostile_artifacts: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from ui_helpers import HOSTILE, RAW, markdown_texts
+
+    from recsys.project import Project
+
+    root = tmp_path / "artifacts"
+    root.mkdir()
+    shutil.copytree(hostile_artifacts, root / "demo")
+    monkeypatch.setenv("BLENDSCOPE_ARTIFACTS", str(root))
+    project = Project.load(root / "demo")
+    log = project.log()
+    for i, user in enumerate(HOSTILE):
+        item = project.recommend(user).items[0].item_id
+        log.add_flag(item, "bad", user_id=user, note=HOSTILE[-1 - i], scenario=HOSTILE[i])
+    log.add_flag(project.recommend(HOSTILE[0]).items[1].item_id, "bad", note=HOSTILE[2])
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"),
+                           default_timeout=60)
+    at.query_params = {"page": "feedback"}
+    at.run(timeout=120)
+    for page in ("feedback", "recommendations"):
+        at.switch_page(f"ui/pages/{page}.py").run(timeout=120)
+        assert not at.exception, [e.value for e in at.exception]
+        assert not [t for t in markdown_texts(at) for frag in RAW if frag in t]
+    at.switch_page("ui/pages/feedback.py").run()
+    for el in at.get("plotly_chart"):
+        assert "<b>x</b>" not in el.proto.spec and "<script>" not in el.proto.spec
+    assert set(frame_with(at, "note")["note"]) == set(HOSTILE)

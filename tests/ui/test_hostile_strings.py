@@ -20,7 +20,7 @@ from ui_helpers import HOSTILE, PHISH, RAW, figure, markdown_texts, unescape
 from ui.text import md_escape, plot_escape
 
 PAGES = ["overview", "recommendations", "explain", "tradeoffs", "global", "segments",
-         "reports"]
+         "reports", "health", "feedback", "runs"]
 
 
 def _raw_fragments(at: AppTest) -> list[tuple[str, str]]:
