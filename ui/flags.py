@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from recsys.project import Project, RankedList
     from recsys.projectlog import FlagSet
 
-__all__ = ["EXCLUDED", "KINDS", "flag_label", "flag_set", "greyed", "marks", "panel", "ranked"]
+__all__ = ["EXCLUDED", "KINDS", "flag_label", "flag_set", "greyed", "labels", "marks",
+           "panel", "ranked"]
 
 KINDS = {"bad": "bad", "irrelevant": "irrelevant", "good": "good",
          "never": "never recommend (every user)", "clear": "clear flag"}
@@ -118,37 +119,49 @@ def panel(project: Project, view: state.View, user: str, items: dict[str, str], 
     if state.read_only():
         return
     with st.container(border=True, key=f"{prefix}_flag_box"):
-        head = f"**Flag {'this recommendation' if item else 'a recommendation'}**"
-        st.markdown(head + f" for {md_escape(user)}: bad and irrelevant items leave "
-                           "this user's lists; *never recommend* leaves every list.")
-        left, right = st.columns([3, 2], vertical_alignment="bottom")
+        what = "a recommendation" if item is None else \
+            f"this recommendation, {md_escape(items.get(item, item))},"
+        st.markdown(f"**Flag {what}** for {md_escape(user)}: bad and irrelevant items leave "
+                    "this user's lists; *never recommend* leaves every list.")
         if item is None:
-            options = list(items)
-            left.selectbox("Item", options, key=f"{prefix}_flag_item",
+            left, right = st.columns([3, 2], vertical_alignment="bottom")
+            left.selectbox("Item", list(items), key=f"{prefix}_flag_item",
                            format_func=lambda i: items.get(i, i),
                            help="An item of the list above.")
+            kind_box, (note_box, button_box) = right, st.columns([3, 2],
+                                                                vertical_alignment="bottom")
         else:
-            left.caption(f"Item: {md_escape(items.get(item, item))}")
-        right.selectbox("Flag as", list(KINDS), key=f"{prefix}_flag_kind",
-                        format_func=KINDS.__getitem__,
-                        help="bad / irrelevant: leave the item out of this user's lists; good: "
-                             "keep it (a positive example); never recommend: leave it out "
-                             "for every user; clear flag: withdraw the flags in force.")
-        left, right = st.columns([3, 2], vertical_alignment="bottom")
-        left.text_input("Note (optional)", key=f"{prefix}_flag_note", max_chars=2000,
-                        placeholder="e.g. out of stock, wrong audience",
-                        help="Why: kept with the flag, the weights, transform and scenario.")
-        right.button("Flag", key=f"{prefix}_flag_go", type="primary", on_click=_write,
-                     args=(project, view, user, prefix, item), width="stretch",
-                     help="Append the flag to the project's log (shared by every session).")
+            kind_box, note_box, button_box = st.columns([2, 3, 1.4], vertical_alignment="bottom")
+        kind_box.selectbox("Flag as", list(KINDS), key=f"{prefix}_flag_kind",
+                           format_func=KINDS.__getitem__,
+                           help="bad / irrelevant: leave the item out of this user's lists; "
+                                "good: keep it (a positive example); never recommend: leave it "
+                                "out for every user; clear flag: withdraw the flags in force.")
+        note_box.text_input("Note (optional)", key=f"{prefix}_flag_note", max_chars=2000,
+                            placeholder="e.g. out of stock, wrong audience",
+                            help="Why: kept with the flag, the weights, transform and scenario.")
+        button_box.button("Flag", key=f"{prefix}_flag_go", type="primary", on_click=_write,
+                          args=(project, view, user, prefix, item), width="stretch",
+                          help="Append the flag to the project's log (shared by every session).")
         kind, text = st.session_state.pop(state.FLAG_NOTICE, (None, None))
         if text:
             getattr(st, kind)(md_lines(text))
 
 
+def labels(ranked: RankedList, marks: dict[str, str], item: str | None = None,
+           title: str = "") -> dict[str, str]:
+    """``{item_id: "title (id)"}`` of the listed items (and ``item``, titled ``title``),
+    each with the flag in force for the user, if any."""
+    out = {it.item_id: f"{it.title} ({it.item_id})" for it in ranked.items}
+    if item is not None:
+        out = {item: out.get(item, f"{title} ({item})")}
+    return {i: label + (f" — flagged {flag_label(marks[i])}" if i in marks else "")
+            for i, label in out.items()}
+
+
 def flag_label(kind: str) -> str:
-    """How a list shows an item's flag."""
-    return {"never": f"never ({EVERY_USER})"}.get(kind, kind)
+    """How a list or picker shows an item's flag."""
+    return {"never": f"never recommend ({EVERY_USER})"}.get(kind, kind)
 
 
 def greyed(frame: pd.DataFrame, mask: pd.Series) -> pd.DataFrame | Styler:

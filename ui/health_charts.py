@@ -132,7 +132,10 @@ def residual_histogram(hist: Histogram, label: str) -> go.Figure:
                                          "%{y} rows<extra></extra>"))
     fig.add_vline(x=0, line=dict(color="#333", dash="dot", width=1))
     fig.update_xaxes(title=f"residual: actual − predicted {esc(label)}")
-    fig.update_yaxes(title="test rows")
+    nonzero = hist.count[hist.count > 0]
+    skewed = nonzero.size > 1 and nonzero.max() > 50 * np.median(nonzero)
+    fig.update_yaxes(title="test rows (log scale)" if skewed else "test rows",
+                     type="log" if skewed else "linear")
     return _fit(fig, height=320).update_layout(showlegend=False, bargap=0.05)
 
 
@@ -204,5 +207,7 @@ def flag_bars(table: pd.DataFrame, *, axis_title: str, height: int = 0,
                      if table.to_numpy().sum(axis=1).max(initial=0) <= 10 else None)
     fig = _layout(fig, barmode="stack", height=height or (110 if legend else 80) + 28 * len(table),
                   showlegend=legend)
-    return fig.update_layout(legend=dict(traceorder="normal", xref="container", x=0.01))
+    return fig.update_layout(  # one line along the whole figure, not the (narrow) plot area
+        legend=dict(orientation="h", traceorder="normal", xref="container", x=0, xanchor="left",
+                    yref="container", y=1, yanchor="top"), margin=dict(t=36 if legend else 10))
 

@@ -31,19 +31,19 @@ _COLUMNS = {
     "task": st.column_config.TextColumn(width=80),
     "metric": st.column_config.TextColumn(
         width=84, help="Metric on the test window; ↑ higher is better, ↓ lower is better."),
-    "model": st.column_config.TextColumn(width=62, help="The model's value (4 significant "
+    "model": st.column_config.TextColumn(width=58, help="The model's value (4 significant "
                                                         "digits)."),
     "95% CI": st.column_config.TextColumn(
-        width=106, help="Percentile interval over bootstrap resamples of the test users."),
+        width=104, help="Percentile interval over bootstrap resamples of the test users."),
     "baseline": st.column_config.TextColumn(
-        width=98, help="The best trivial baseline on the same rows: item (the item's past "
+        width=96, help="The best trivial baseline on the same rows: item (the item's past "
                        "rate or mean), global (one constant) or random (a random order)."),
     "lift": st.column_config.TextColumn(
-        width=146, help="Model minus baseline where higher is better (baseline minus model "
+        width=154, help="Model minus baseline where higher is better (baseline minus model "
                         "where lower is): 'not better than baseline' when its interval "
                         "includes 0."),
     "lift 95% CI": st.column_config.TextColumn(
-        width=142, help="Paired interval: model and baseline on the same resampled users."),
+        width=140, help="Paired interval: model and baseline on the same resampled users."),
     "positives": st.column_config.NumberColumn(width=66, format="%d",
                                                help="Test rows with a positive label."),
     "rows": st.column_config.NumberColumn(width=58, format="%d", help="Test rows behind the "

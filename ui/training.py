@@ -20,9 +20,12 @@ from ui import state
 from ui.text import md_escape, md_lines
 from ui.uploads import scrub
 
-__all__ = ["opened", "problems", "target", "train"]
+__all__ = ["TUNE_BUDGETS", "opened", "problems", "target", "train", "tune_box"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+TUNE_BUDGETS = {0: "no: train with the config's settings", 60: "1 min", 180: "3 min",
+                600: "10 min"}
+"""Choices of "Tune before training": seconds of search (``recsys.tune``) -> label."""
 
 
 def target(name: str, replace: bool) -> Path | None:
@@ -54,11 +57,60 @@ def problems(intro: str, lines: list[str], folder: Path | None = None) -> None:
     st.markdown("\n".join(f"- {md_escape(line)}" for line in shown))
 
 
-def train(config: Path, out: Path, folder: Path) -> bool:
-    """Train and save with a progress bar per stage; ``True`` on success. Messages name
-    files as the config does: the server ``folder`` holding them is cut out."""
+def tune_box(key: str) -> int:
+    """The "Tune before training" budget picker of a form (seconds; 0: no tuning)."""
+    return int(st.selectbox(
+        "Tune before training", list(TUNE_BUDGETS), key=key, format_func=TUNE_BUDGETS.get,
+        help="Search each task's LightGBM settings on the validation window for this long "
+             "(the config's own settings are the first trial, so tuning never does worse "
+             "there), write the tuned config beside the original, then train with it."))
+
+
+def _tuned(config: Path, budget: int, folder: Path) -> Path | None:
+    """Tune within ``budget`` seconds and write ``<config>.tuned.toml`` beside the config;
+    the tuned config, or ``None`` after showing why not."""
+    from recsys.tune import tune, write_tuned_config
+
+    bar = st.progress(0.0, text=f"tuning for up to {TUNE_BUDGETS[budget]}: loading…")
+
+    def progress(message: str, fraction: float) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=f"tuning — {message}")
+
+    try:
+        result = tune(config, budget_seconds=budget, progress=progress)
+        out = write_tuned_config(result, config, config.with_name(f"{config.stem}.tuned.toml"))
+    except SchemaError as err:
+        problems(f"Tuning found {len(err.problems)} problem(s)", err.problems, folder)
+        return None
+    except BlendscopeError as err:
+        st.error(f"Tuning failed; nothing was saved: {md_lines(scrub(str(err), folder))}")
+        return None
+    bar.progress(1.0, text=f"tuned in {result.seconds:.0f} s; training with the tuned settings")
+    rows = [{"task": t.task, "metric": t.metric, "config's settings": t.before,
+             "tuned": t.after, "trials": t.n_trials,
+             "changed": "; ".join(f"{k} {a:g} → {b:g}" for k, (a, b) in t.changed().items())
+             or (t.note or "kept the config's")} for t in result.tasks]
+    st.dataframe(rows, hide_index=True, key="data_tuning", column_config={
+        "config's settings": st.column_config.NumberColumn(format="%.4f", help="Validation "
+                                                           "metric with the config's settings."),
+        "tuned": st.column_config.NumberColumn(format="%.4f", help="Validation metric with "
+                                               "the tuned settings."),
+        "changed": st.column_config.TextColumn(width="large")})
+    return out
+
+
+def train(config: Path, out: Path, folder: Path, tune_seconds: int = 0) -> bool:
+    """Train and save with a progress bar per stage (after tuning for ``tune_seconds``, if
+    any); ``True`` on success. Messages name files as the config does: the server
+    ``folder`` holding them is cut out."""
     from recsys.artifacts import save_project
     from recsys.train import train as train_project
+
+    if tune_seconds:
+        tuned = _tuned(config, tune_seconds, folder)
+        if tuned is None:
+            return False
+        config = tuned
 
     bar = st.progress(0.0, text="starting…")
     status = st.status(f"Training '{out.name}'", expanded=True)

@@ -61,3 +61,30 @@ def test_tweedie_margins_are_log_means_on_zero_inflated_targets(rng: np.random.G
     assert abs(pred.mean() - y.mean()) / y.mean() < 0.25  # the scale of the target, not its log
     # ordered by the driver, like the truth
     assert np.corrcoef(np.log(pred), 0.8 * X[:, 0])[0, 1] > 0.75
+
+
+def test_a_log_link_regression_can_be_conditional_and_chains_compose() -> None:
+    raw = _with(revenue={"objective": "tweedie"})
+    raw["task"].insert(1, {"name": "purchase", "label": "purchase", "kind": "binary",
+                           "given": "click"})
+    raw["task"][2]["given"] = "purchase"
+    purchase, revenue = task_specs(parse_config(raw))[1:]
+    from recsys.tasks import task_score, task_score_terms
+
+    assert revenue.chain() == ("click", "purchase") and revenue.models() == (
+        "click", "purchase", "revenue")
+    assert task_score_terms(revenue) == (("click", True), ("purchase", True), ("revenue", False))
+    assert revenue.score_description() == ("log p(click) + log p(purchase | click) + "
+                                           "log E[revenue | purchase]")
+    m = {"click": np.array([0.3]), "purchase": np.array([-1.2]), "revenue": np.array([2.5])}
+    p_click, p_buy = 1 / (1 + np.exp(-0.3)), 1 / (1 + np.exp(1.2))
+    expected = p_click * p_buy * np.exp(2.5)  # the entire-space expected revenue
+    assert np.allclose(natural_prediction(revenue, task_score(revenue, m)), expected)
+    assert TaskSpec(**revenue.to_dict()) == revenue
+
+
+def test_a_squared_error_regression_cannot_be_conditional() -> None:
+    raw = _with()
+    raw["task"][1]["given"] = "click"
+    with pytest.raises(SchemaError, match="needs a log-link loss"):
+        parse_config(raw)

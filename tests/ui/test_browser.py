@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ui_helpers import CHROMIUM, ROOT, streamlit_server
+from ui_helpers import CHROMIUM, ROOT, full_shot, streamlit_server, wait_idle
 from ui_helpers import CHROMIUM_ARGS as ARGS
+
+from recsys.projectlog import ProjectLog
 
 SHOTS = ROOT / "test-artifacts"
 USER = "u00001"
@@ -118,3 +120,38 @@ def test_slider_explain_and_report_in_chromium(server: str, small_project) -> No
         assert USER in html
         shot("browser-4-reports")
         browser.close()
+
+
+LABELS_JS = ("() => Array.from(document.querySelectorAll('.js-plotly-plot .yaxislayer-above text'))"
+             ".map(t => t.textContent).filter(s => /^\\d+\\. /.test(s))"
+             ".sort((a, b) => parseInt(a) - parseInt(b))")
+"""The task-shares chart's labels in rank order: "1. <title>", "2. <title>"… (the list)."""
+
+
+def test_flagged_item_leaves_the_list_in_chromium(copied_root: Path, small_project) -> None:  # noqa: ANN001
+    sync_api = pytest.importorskip("playwright.sync_api")
+    SHOTS.mkdir(exist_ok=True)
+    top = small_project.recommend(USER).items[0]
+    with streamlit_server(copied_root) as url, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{url}/recommendations?user={USER}")
+        page.get_by_role("heading", name="Recommendations").wait_for(timeout=90_000)
+        page.locator(".js-plotly-plot .yaxislayer-above text").first.wait_for(timeout=90_000)
+        wait_idle(page)
+        before = page.evaluate(LABELS_JS)
+        assert before[0] == f"1. {top.title[:28]}"
+        page.get_by_role("textbox", name="Note (optional)").fill("wrong audience")
+        page.get_by_role("button", name="Flag", exact=True).click()
+        page.get_by_text(f"flagged {top.item_id} as bad for {USER}").wait_for(timeout=60_000)
+        wait_idle(page)
+        page.wait_for_function(f"b => ({LABELS_JS})()[0] !== b", arg=before[0], timeout=30_000)
+        after = page.evaluate(LABELS_JS)
+        assert [a.split(". ", 1)[1] for a in after[:9]] == [b.split(". ", 1)[1]
+                                                            for b in before[1:10]]
+        assert len(after) == len(before)
+        full_shot(page, SHOTS / "browser-5-flagged.png", 1280)
+        browser.close()
+    (flag,) = ProjectLog.of(copied_root / "demo").history()
+    assert (flag.item_id, flag.user_id, flag.note, flag.source) == (
+        top.item_id, USER, "wrong audience", "dashboard")

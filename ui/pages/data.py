@@ -24,8 +24,11 @@ def _demo() -> None:
                                     "about a minute.")
         seed = d.number_input("Seed", 0, 2**31 - 1, 7, key="data_seed",
                               help="Same seed, same data.")
-        name = st.columns(2)[0].text_input("Project name", "demo-small", key="data_demo_name",
-                             help="Directory created under the artifacts root.")
+        left, right = st.columns(2)
+        name = left.text_input("Project name", "demo-small", key="data_demo_name",
+                               help="Directory created under the artifacts root.")
+        with right:
+            budget = training.tune_box("data_demo_tune")
         replace = st.checkbox("Replace an existing project of that name", key="data_demo_replace",
                               help="Only a project trained by Blendscope is ever replaced.")
         go = st.form_submit_button("Generate and train", key="data_demo_go", type="primary",
@@ -41,7 +44,7 @@ def _demo() -> None:
         except SchemaError as err:
             training.problems("The demo sizes are invalid", err.problems, Path(tmp))
             return
-        if training.train(config, out, Path(tmp)):
+        if training.train(config, out, Path(tmp), budget):
             training.opened(out.name)
 
 
@@ -57,8 +60,11 @@ def _upload() -> None:
                                  accept_multiple_files=True, key="data_files",
                                  help="One row per exposure (interactions); optional users "
                                       f"and items tables. At most {limit} MB per file.")
-        name = st.columns(2)[0].text_input("Project name", "uploaded", key="data_upload_name",
-                             help="Directory created under the artifacts root.")
+        left, right = st.columns(2)
+        name = left.text_input("Project name", "uploaded", key="data_upload_name",
+                               help="Directory created under the artifacts root.")
+        with right:
+            budget = training.tune_box("data_upload_tune")
         replace = st.checkbox("Replace an existing project of that name",
                               key="data_upload_replace",
                               help="Only a project trained by Blendscope is ever replaced.")
@@ -84,7 +90,7 @@ def _upload() -> None:
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
             (folder / rel).write_bytes(uploads[base].getvalue())
         (folder / config_name).write_bytes(config.getvalue())
-        if training.train(folder / config_name, out, folder):
+        if training.train(folder / config_name, out, folder, budget):
             training.opened(out.name)
 
 

@@ -138,9 +138,8 @@ def main() -> None:
         widgets.weights_caption(view)
         e = state.explanation(project, view.stamp, user, item, view.weights, view.transform)
         _summary(e)
-        flags.panel(project, view, user, {item: f"{e.title} ({item})" + (
-            f" — flagged {flags.flag_label(marks[item])}" if item in marks else "")}, "exp",
-            item=item)
+        flags.panel(project, view, user, flags.labels(ranked, marks, item, e.title), "exp",
+                    item=item)
         _tabs(e, view)
         _compare(project, view, user, item, ranked)
 

@@ -26,21 +26,22 @@ _HISTORY = {
 _LOG = list(_HISTORY)
 
 
-def _bars(table: pd.DataFrame, title: str, axis: str, key: str, legend: bool = True) -> None:
+def _bars(table: pd.DataFrame, title: str, axis: str, key: str) -> None:
     if title:
         st.markdown(f"**{title}**")
     if table.empty:
         st.caption("No flag to count here.")
         return
-    st.plotly_chart(hc.flag_bars(table, axis_title=axis, legend=legend), key=key,
+    st.plotly_chart(hc.flag_bars(table, axis_title=axis, legend=False), key=key,
                     config={"displayModeBar": False})
 
 
 def _breakdowns(frame: pd.DataFrame, users: pd.DataFrame) -> None:
     left, right = st.columns(2, gap="medium")
     with left:
-        _bars(compute.flag_counts(frame, "kind"), "Flags in force by kind", "kind", "fb_kind",
-              legend=False)
+        _bars(compute.flag_counts(frame, "kind"), "Flags in force by kind", "kind", "fb_kind")
+        st.caption("The other charts colour each kind as this one does (hover a bar for its "
+                   "kind and count).")
     with right:
         top = compute.flag_counts(frame, "item").head(_TOP)
         _bars(top, f"Items flagged most (top {len(top)})", "item", "fb_items")

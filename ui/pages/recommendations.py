@@ -21,7 +21,7 @@ def _table(ranked: RankedList, view: state.View, moves: list[str], predictions: 
     for it, move in zip(ranked.items, moves, strict=True):
         row = {"moved": move, "rank": it.rank, "title": it.title, "blended score": it.score}
         if flagged:
-            row["flag"] = flags.flag_label(marks.get(it.item_id, ""))
+            row["flag"] = marks.get(it.item_id, "")
         if predictions:
             row |= {f"{t} pred.": it.predictions[t] for t in view.task_names()}
         else:
@@ -36,9 +36,9 @@ def _column_config(view: state.View) -> dict[str, object]:
             "Δ", width=52, help="Change of rank since the weights, transform or K "
                                          "last changed (▲ up, ▼ down, new = entered the list)."),
         "rank": st.column_config.NumberColumn(width=52),
-        "flag": st.column_config.TextColumn(width=84, help="Your team's flag in force for this "
-                                            "user (greyed: left out of the list unless "
-                                            "flagged items are shown, see the sidebar)."),
+        "flag": st.column_config.TextColumn(width=68, help="The flag in force for this user "
+                                            "(never: flagged for every user). Greyed rows are "
+                                            "left out unless flagged items are shown (sidebar)."),
         "title": st.column_config.TextColumn(width="medium"),
         "blended score": st.column_config.NumberColumn(
             "score", width=68, format="%.3f", help="Blended score, Σ sign · weight · transformed task "
@@ -105,8 +105,7 @@ def main() -> None:
             moved = sum(bool(m) for m in moves)
             if moved:
                 st.caption(f"{moved} of {len(ids)} items moved since the last change.")
-            flags.panel(project, view, user, {it.item_id: f"{it.rank}. {it.title} ({it.item_id})"
-                                              for it in ranked.items}, "rec")
+            flags.panel(project, view, user, flags.labels(ranked, marks), "rec")
             from ui.compute import task_contributions
 
             st.markdown("**Task shares of each item's blended score**")

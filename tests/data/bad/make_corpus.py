@@ -363,7 +363,7 @@ def _(root: Path) -> str:
 @case("given_regression")
 def _(root: Path) -> str:
     _config(root, config_text(tasks=TASKS.replace('given = "click"', 'given = "revenue"')))
-    return "must both be binary"
+    return "given a binary parent; got binary given regression"
 
 
 @case("duplicate_task_names")
