@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -628,8 +629,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script wrapper: exit with :func:`main`'s code."""
-    sys.exit(main())
+    """Console-script wrapper: exit with :func:`main`'s code.
+
+    Exits with ``os._exit`` after flushing, so a library thread still running at
+    interpreter shutdown (Arrow's pools, apache/arrow#34314) cannot turn the exit code
+    into an abort.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

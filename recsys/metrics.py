@@ -148,8 +148,10 @@ def _ranking_inputs(offsets: NDArray[np.int64], scores: NDArray[np.floating],
     rels = np.ascontiguousarray(relevances, dtype=np.float64)
     if rels.ndim != 2 or rels.shape[1] != s.shape[0]:
         raise ValueError(f"relevances: expected shape (n_tasks, {s.size}), got {rels.shape}")
-    if not (rels >= 0).all():
-        raise ValueError("relevances: must be non-negative and not NaN; clip or fill them")
+    if np.isnan(rels).any():
+        raise ValueError("relevances: must not be NaN; fill them")
+    if (rels < 0).any():  # e.g. a loss-making sale: no gain, like an irrelevant item
+        rels = np.maximum(rels, 0.0)
     offs = _check_indptr(offsets, s.shape[0], "offsets")
     max_size = int(np.diff(offs).max(initial=0))
     disc = 1.0 / np.log2(np.arange(2, min(k, max_size) + 2, dtype=np.float64))

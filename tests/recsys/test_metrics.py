@@ -213,10 +213,12 @@ def test_ranking_input_errors() -> None:
         ranking_metrics(offs, s, rel, 0)
     with pytest.raises(ValueError, match=r"relevances: expected shape \(n_tasks, 2\)"):
         ranking_metrics(offs, s, rel[:1], 3)
-    with pytest.raises(ValueError, match="must be non-negative and not NaN"):
+    with pytest.raises(ValueError, match="must not be NaN"):
         ranking_metrics(offs, s, np.array([NAN, 1.0]), 3)
-    with pytest.raises(ValueError, match="must be non-negative and not NaN"):
-        ranking_metrics(offs, s, np.array([-1.0, 1.0]), 3)
+    # a negative relevance (a loss-making sale) gains nothing, like 0
+    neg = ranking_metrics(offs, np.array([2.0, 1.0]), np.array([-5.0, 1.0]), 3)
+    zero = ranking_metrics(offs, np.array([2.0, 1.0]), np.array([0.0, 1.0]), 3)
+    assert neg.ndcg == zero.ndcg < 1.0
     for bad in ([1, 2], [0, 1], [0, 3, 2], []):
         with pytest.raises(ValueError, match="offsets: must start at 0, never decrease"):
             ranking_metrics(np.array(bad, np.int64), s, rel, 3)
