@@ -47,9 +47,6 @@ def test_tune_before_training_trains_with_the_tuned_config(
     at = open_page("data")
     at.selectbox(key="data_demo_tune").set_value(3)
     _demo_form(at, "tuned", 300, 80, 20_000)
-    if any("KeyError" in str(e.proto) and "'l2'" in e.value for e in at.exception):
-        pytest.xfail("recsys.tune reads a regression task's validation metric as 'l2', but "
-                     "the demo's revenue task now trains with a tweedie loss")
     assert not at.exception and not errors(at), [e.value for e in at.exception]
     tuning = frame_with(at, "trials")
     assert list(tuning["task"]) == ["click", "purchase", "revenue", "returned"]
