@@ -46,11 +46,14 @@ def format_value(v: object) -> str:
     """A display value as text (``missing`` for None)."""
     if v is None:
         return "missing"
+    # years and ids (1942, 2017) read wrong with a separator: only from 10,000 up
     if isinstance(v, float):
+        if v.is_integer() and abs(v) < 1e4:
+            return f"{v:.0f}".replace("-", MINUS)
         text = f"{v:,.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
         return text.replace("-", MINUS)
     if isinstance(v, int):
-        return f"{v:,}".replace("-", MINUS)
+        return (f"{v:,}" if abs(v) >= 10_000 else str(v)).replace("-", MINUS)
     return str(v)
 
 

@@ -578,8 +578,13 @@ def report_command(
     """
     from explain import build_report, write_report
     from recsys.atomic import check_writable_file
+    from recsys.errors import ExplanationError
 
     check_writable_file(out)
+    if fmt.value in ("csv", "parquet") and not out.lower().endswith(".zip"):
+        raise ExplanationError(f"report --format {fmt.value} writes a ZIP of tables "
+                               f"(recommendations, attributions, health, provenance); name the "
+                               f"file {Path(out).with_suffix('.zip').name}")
     weights = parse_weights(weight)
     project = _load(artifacts)
     ids, selection = _report_users(project, user, users_file, segment, max_users)

@@ -96,3 +96,11 @@ def test_small_rates_keep_two_digits() -> None:
                                      (0.0004, "+0.0004"), (0.0, "0.00")])
 def test_contribution_format(c: float, text: str) -> None:
     assert format_contribution(c) == text
+
+
+def test_years_and_small_ids_print_without_separators() -> None:
+    from explain._display import format_value
+
+    assert format_value(1942.0) == "1942" and format_value(2017) == "2017"
+    assert format_value(25000) == "25,000" and format_value(123456.0) == "1.235e+05"
+    assert format_value(-3.0) == "\u22123"

@@ -183,3 +183,13 @@ def test_lock_file_records_the_writer_pid(tmp_path: Path) -> None:
         assert (tmp_path / ".proj.lock").read_text().strip() == str(os.getpid())
         with pytest.raises(OutputError, match=r"\(pid \d+\)"), OutputDir(tmp_path / "proj"):
             pass
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_zip_report_must_be_named_zip(fmt: str, small_artifacts: Path, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / f"r.{fmt}"
+    code = main(["report", "--artifacts", str(small_artifacts), "--user", "u0001",
+                 "--format", fmt, "--out", str(out)])
+    assert code == 2 and "name the file r.zip" in capsys.readouterr().err
+    assert not out.exists()
