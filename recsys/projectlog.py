@@ -76,8 +76,9 @@ BEGIN SELECT RAISE(ABORT, 'runs are append-only'); END;
 
 
 def log_path(project_dir: str | Path) -> Path:
-    """``<parent>/<name>.log.sqlite`` of a project directory."""
-    p = Path(project_dir).absolute()
+    """``<parent>/<name>.log.sqlite`` of a project directory (symlinks resolved, so every
+    path to one project finds the same log)."""
+    p = Path(project_dir).resolve()
     return p.parent / f"{p.name}.log.sqlite"
 
 

@@ -16,7 +16,8 @@ from recsys.projectlog import ProjectLog, log_path
 
 
 def test_log_lives_beside_the_project(tmp_path: Path) -> None:
-    assert log_path(tmp_path / "artifacts" / "demo") == tmp_path / "artifacts" / "demo.log.sqlite"
+    assert log_path(tmp_path / "artifacts" / "demo") == \
+        tmp_path.resolve() / "artifacts" / "demo.log.sqlite"
 
 
 def test_latest_flag_wins_and_clear_withdraws(tmp_path: Path) -> None:
@@ -110,3 +111,10 @@ def test_runs_are_recorded_and_found_by_prefix(tmp_path: Path) -> None:
     assert log.run(entry.run_id[:10]).run_id == entry.run_id
     with pytest.raises(SchemaError, match="run 'nope' is not in the run log"):
         log.run("nope")
+
+
+def test_every_path_to_a_project_finds_the_same_log(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path / "real", target_is_directory=True)
+    assert log_path(tmp_path / "alias") == log_path(tmp_path / "real") == \
+        tmp_path.resolve() / "real.log.sqlite"
