@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from recsys.cli_loop import flags_app, runs_app
+from recsys.cli_loop import ArtifactsOpt, TableJson, flags_app, runs_app
 from recsys.errors import BlendscopeError, SchemaError
 
 app = typer.Typer(
@@ -32,13 +32,6 @@ app.add_typer(flags_app, name="flags")
 app.add_typer(runs_app, name="runs")
 
 __all__ = ["app", "dataset_paths", "main", "parse_weights", "run"]
-
-
-class TableJson(StrEnum):
-    """Output formats of evaluate and sweep."""
-
-    table = "table"
-    json = "json"
 
 
 class TableJsonCsv(StrEnum):
@@ -60,8 +53,6 @@ class TransformOpt(StrEnum):
 WeightOpt = Annotated[list[str] | None, typer.Option(
     "--weight", "-w", metavar="TASK=W",
     help="Override one task's blend weight (>= 0); repeat for several tasks.")]
-ArtifactsOpt = Annotated[Path, typer.Option(
-    "--artifacts", "-a", help="Directory of a trained project (from `recsys train`).")]
 TransformOption = Annotated[TransformOpt | None, typer.Option(
     "--transform", help="Score transform before blending (default: the config's).")]
 

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["flags_app", "runs_app"]
+__all__ = ["ArtifactsOpt", "TableJson", "flags_app", "runs_app"]
 
 flags_app = typer.Typer(help="Feedback flags on recommendations: add, list, export.",
                         no_args_is_help=True)
@@ -36,7 +36,7 @@ class FlagKindOpt(StrEnum):
 
 
 class TableJson(StrEnum):
-    """Output formats."""
+    """Output formats of evaluate, sweep, health, flags list and runs."""
 
     table = "table"
     json = "json"

@@ -119,7 +119,8 @@ def render() -> state.View | None:
     names = state.list_projects(root)
     with st.sidebar:
         if not names:
-            st.info(f"No trained project under `{root}/` yet: train one on the **Data** page "
+            st.info(f"No trained project under `{state.artifacts_label()}` yet: train one on the "
+                    "**Data** page "
                     "or run `make demo`.")
             return None
         if ss.get(state.PROJECT) not in names:

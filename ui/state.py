@@ -88,6 +88,12 @@ def artifacts_root() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1] / "artifacts"
 
 
+def artifacts_label() -> str:
+    """How pages name the artifacts folder: its own name only, never the server's full
+    path (a shared dashboard must not show where it runs)."""
+    return f"{artifacts_root().name}/"
+
+
 def list_projects(root: Path | None = None) -> list[str]:
     """Names of the sub-directories of the artifacts root that hold a ``manifest.json``."""
     root = root or artifacts_root()

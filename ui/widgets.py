@@ -35,7 +35,7 @@ def no_project() -> None:
         st.info(f"Project '{name}' cannot be opened (see the "
                 "sidebar): pick another project or retrain it on the **Data** page.")
         return
-    st.info(f"No trained project found under `{state.artifacts_root()}/`. Open the **Data** "
+    st.info(f"No trained project found under `{state.artifacts_label()}`. Open the **Data** "
             "page to train one (or run `make demo`).")
 
 

@@ -93,9 +93,12 @@ def test_without_projects_the_app_explains_what_to_do(tmp_path: Path,
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=20).run()
     assert not at.exception
     assert any("Data" in i.value for i in at.info)
-    for page in ("recommendations", "tradeoffs", "segments"):
+    assert not any(str(tmp_path) in i.value for i in at.info)  # no server path on show
+    for page in ("recommendations", "tradeoffs", "segments", "data"):
         at.switch_page(f"ui/pages/{page}.py").run()
         assert not at.exception and not errors(at)
+        shown = [e.value for e in (*at.info, *at.markdown, *at.caption)]
+        assert not any(str(tmp_path) in v for v in shown)
 
 
 def test_damaged_projects_are_errors_not_tracebacks(artifacts_root: Path,

@@ -102,7 +102,7 @@ def main() -> None:
                 "uploads and replacing projects are disabled. Train projects on the server "
                 "with `recsys train`; they appear in the sidebar.")
         return
-    st.markdown(f"Train a new project into `{state.artifacts_root()}/<name>`. Validation "
+    st.markdown(f"Train a new project into `{state.artifacts_label()}<name>`. Validation "
                 "runs first and lists every problem; nothing is saved unless training "
                 "succeeds.")
     source = st.segmented_control("Source", ["Demo generator", "Upload files"],
