@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: install run demo test lint bench bench-load bench-quality clean
+.PHONY: install run demo test lint bench bench-whatif bench-load bench-quality clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: demo
 	$(BIN)/python bench/bench_train.py --config data/demo/config.toml
 	$(BIN)/python bench/bench_explain.py --artifacts artifacts/demo
 	$(BIN)/python bench/bench_dashboard.py --project artifacts/demo
+
+# One what-if edit (rebuild a pair's features, SHAP of both rows, re-rank): median and p95.
+bench-whatif: demo
+	$(BIN)/python bench/bench_whatif.py --artifacts artifacts/demo
 
 # Concurrent browser sessions (1, 5, 20) moving sliders: several minutes; not in `make test`.
 bench-load: demo

@@ -16,6 +16,7 @@ PAGES = {
     "overview": ("Overview", ":material/home:"),
     "recommendations": ("Recommendations", ":material/format_list_numbered:"),
     "explain": ("Explain", ":material/waterfall_chart:"),
+    "whatif": ("What-if", ":material/science:"),
     "tradeoffs": ("Trade-offs", ":material/scatter_plot:"),
     "global": ("Global", ":material/bar_chart:"),
     "segments": ("Segments", ":material/groups:"),

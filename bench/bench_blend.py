@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from recsys.blend import blend_table, top_k
+from recsys.blend import blend, top_k
 
 TARGET_VS_COPY = 10.0
 TARGET_PANDAS_VS_TOP_K = 20.0
@@ -109,7 +109,7 @@ def main() -> None:
     idx, _ = top_k(table, w, args.k)  # warm-up: load (or compile) the kernels
     times = {
         "table.copy()": best_of(table.copy, args.repeats),
-        "blend_table (numba)": best_of(lambda: blend_table(table, w), args.repeats),
+        "blend (numba, float64)": best_of(lambda: blend(table, w), args.repeats),
         "top_k (numba, fused)": best_of(lambda: top_k(table, w, args.k), args.repeats),
         "NumPy tensordot+argpartition": best_of(
             lambda: numpy_top_k(table, w, args.k), args.repeats

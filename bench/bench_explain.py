@@ -23,7 +23,6 @@ from explain import (
     explain_top,
     export_report,
     global_importance,
-    model_contributions,
     to_explanations,
 )
 from recsys.models import TaskModel
@@ -49,9 +48,8 @@ def bench_one_user(project: Project, n_users: int = 20) -> None:
     u = project.user_code(users[0])
     items = project.recommend(users[0]).items
     codes = np.array([project.item_code(it.item_id) for it in items])
-    X = project.artifacts.store.features_for(np.full(codes.size, u), codes).X
-    models = project.artifacts.models.values()
-    bare = statistics.median(_time(lambda: [model_contributions(m, X) for m in models], 20))
+    X = project.pair_features(np.full(codes.size, u), codes).X
+    bare = statistics.median(_time(lambda: project.contributions(X), 20))
     print(f"one user's top-{len(items)} explanation (explain_top, all tasks, reasons): "
           f"median {1e3 * statistics.median(times):.1f} ms, max {1e3 * max(times):.1f} ms "
           f"over {len(users)} users; bare pred_contrib of the 10 rows {1e3 * bare:.1f} ms")
@@ -63,11 +61,10 @@ def bench_batch(project: Project, n_users: int = 200) -> None:
     top = top[:n_users]
     rows, cols = np.nonzero(top >= 0)
     users, items = rows.astype(np.int64), top[rows, cols].astype(np.int64)
-    X = project.artifacts.store.features_for(users, items).X
-    models = list(project.artifacts.models.values())
+    X = project.pair_features(users, items).X
     bare_t, full_t = [], []
     for _ in range(3):  # interleaved, best of three: the machine may be shared
-        bare_t += _time(lambda: [model_contributions(m, X) for m in models])
+        bare_t += _time(lambda: project.contributions(X))
         full_t += _time(lambda: explain_pairs(project, users, items))
     bare, full = min(bare_t), min(full_t)
     batch = explain_pairs(project, users, items)
@@ -111,16 +108,16 @@ def bench_report(project: Project, n_users: int, out_dir: Path | None) -> None:
 
 def bench_tree_shape(project: Project, n_train: int = 40_000) -> None:
     """Train the click model with three tree shapes; SHAP rows/s against test AUC."""
-    arts = project.artifacts
-    X = arts.test_features.X
-    y = arts.scores.test.labels[project.task_names().index("click")]
-    order = np.argsort(arts.scores.test.timestamps, kind="stable")
+    X, _ = project.test_rows()
+    test = project.eval_context.test
+    y = test.labels[project.task_names().index("click")]
+    order = np.argsort(test.timestamps, kind="stable")
     cut = int(0.7 * order.size)
     train_idx, eval_idx = order[:cut][-n_train:], order[cut:]
     val = train_idx[-n_train // 5:]
     fit = train_idx[: -n_train // 5]
-    cats = [j for j, s in enumerate(arts.store.specs) if s.is_categorical]
-    names = [s.name for s in arts.store.specs]
+    cats = [j for j, s in enumerate(project.feature_specs) if s.is_categorical]
+    names = [s.name for s in project.feature_specs]
     Xs = X[eval_idx[:2000]]
     print("click model shape vs SHAP cost (2,000 rows) and AUC "
           f"(trained on {fit.size:,} exposures, evaluated on {eval_idx.size:,}):")
@@ -131,7 +128,7 @@ def bench_tree_shape(project: Project, n_train: int = 40_000) -> None:
                           num_leaves=leaves, learning_rate=0.1, name=f"click-d{depth}")
         model.fit(X[fit], y[fit], eval_set=(X[val], y[val]), feature_names=names,
                   categorical_features=cats)
-        shap_t = min(_time(lambda m=model: model_contributions(m, Xs), 2))
+        shap_t = min(_time(lambda m=model: m.contributions(Xs), 2))
         pred_t = min(_time(lambda m=model: m.predict(Xs), 3))
         auc = roc_auc_score(y[eval_idx], model.predict(X[eval_idx]))
         print(f"  {depth:>9} {leaves:>10} {model.best_iteration_:>6} {Xs.shape[0] / shap_t:>12,.0f}"

@@ -13,7 +13,7 @@ weights back from the page's URL (``w_<task>=``), reads the item ids of the disp
 top-K from the data grid's accessible DOM (glide data grid draws on a canvas but keeps a
 ``table[role=grid]`` of the visible cells: the viewport is made wide enough for the
 ``item_id`` column, with a horizontal-scroll fallback) and compares them with
-``Project.recommend(user, weights, k, transform)``.
+``Project.recommend(user, weights=..., k=..., transform=...)``.
 
 Reported per level: reruns, p50 / p95 rerun time, the peak resident memory of the
 server's process tree (sum of VmRSS of the process and its children, sampled every
@@ -481,8 +481,8 @@ def verify(project: Any, sess: Session, tasks: list[Task]) -> tuple[bool, str]:
         notes.append(f"URL weights {weights} != sliders {sess.sliders}")
     if weights != sess.weights:
         notes.append(f"URL weights {weights} != the session's last step {sess.weights}")
-    want = [it.item_id for it in project.recommend(user, weights, k, transform).items]
-    start = [it.item_id for it in project.recommend(user, None, k, transform).items]
+    want = [it.item_id for it in project.recommend(user, weights=weights, k=k, transform=transform).items]
+    start = [it.item_id for it in project.recommend(user, k=k, transform=transform).items]
     if sess.shown != want:
         notes.append(f"shown {sess.shown} != recommend {want}")
     ws = " ".join(f"{t.name}={weights[t.name]:.1f}" for t in tasks)
@@ -531,12 +531,12 @@ def main() -> None:
     project = Project.load(root / NAME)
     tasks = [Task(t.name, f"{t.name} (minimised)" if t.direction == "minimize" else t.name,
                   float(t.weight)) for t in project.tasks]
-    k = project.default_k()
+    k = project.spec().k
     ids = [str(u) for u in project.user_ids()]
     picker = random.Random(args.seed)
     users: list[str] = []
     for u in picker.sample(ids, min(len(ids), 4 * max(levels))):
-        if len(project.recommend(u, None, k).items) == k:
+        if len(project.recommend(u, k=k).items) == k:
             users.append(u)
         if len(users) == max(levels):
             break

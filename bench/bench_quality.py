@@ -78,7 +78,7 @@ def report(name: str, config: Path, out: Path) -> Project:
               f"   [{_fmt(r.ci_low)},{_fmt(r.ci_high)}]{base:>22}"
               f"   [{_fmt(r.lift_ci_low)},{_fmt(r.lift_ci_high)}]{r.n_positives:>8}"
               f"{r.n_users:>7}")
-    test = project.artifacts.scores.test
+    test = project.eval_context.test
     offsets = test.offsets
     for k, t in enumerate(project.tasks):
         m = test.margins[k].astype(np.float64)

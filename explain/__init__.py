@@ -10,7 +10,8 @@ reports (:mod:`explain.report`). A plain library: it never imports Streamlit.
 >>> [e.reasons for e in explain_top(p, "u00042")]           # doctest: +SKIP
 """
 
-from explain._batch import AttributionBatch, attribute_rows, model_contributions
+from explain._batch import AttributionBatch, attribute_rows
+from explain._display import feature_labels, format_value
 from explain._explain import (
     attribute_pair,
     explain_item,
@@ -21,9 +22,19 @@ from explain._explain import (
     to_explanations,
 )
 from explain._global import BLEND, GlobalImportance, beeswarm_frame, dependence, global_importance
-from explain._plots import WaterfallStep, plot_attribution, waterfall_figure, waterfall_steps
+from explain._pdp import IceLines, PartialDependence, ice_lines, partial_dependence, task_unit
+from explain._plots import (
+    NEGATIVE,
+    POSITIVE,
+    WaterfallStep,
+    plot_attribution,
+    waterfall_figure,
+    waterfall_range,
+    waterfall_steps,
+)
 from explain._reasons import feature_phrase, reasons_for, task_phrase
 from explain._types import Attribution, BlendedAttribution, PairwiseAttribution, TaskExplanation
+from explain._whatif import TaskChange, WhatIf, format_attribute, whatif
 from explain.report import (
     ExplanationReport,
     build_report,
@@ -37,14 +48,20 @@ from explain.report import (
 
 __all__ = [
     "BLEND",
+    "NEGATIVE",
+    "POSITIVE",
     "Attribution",
     "AttributionBatch",
     "BlendedAttribution",
     "ExplanationReport",
     "GlobalImportance",
+    "IceLines",
     "PairwiseAttribution",
+    "PartialDependence",
+    "TaskChange",
     "TaskExplanation",
     "WaterfallStep",
+    "WhatIf",
     "attribute_pair",
     "attribute_rows",
     "beeswarm_frame",
@@ -57,17 +74,24 @@ __all__ = [
     "explain_top",
     "export_report",
     "export_tables",
+    "feature_labels",
     "feature_phrase",
+    "format_attribute",
+    "format_value",
     "global_importance",
-    "model_contributions",
+    "ice_lines",
+    "partial_dependence",
     "plot_attribution",
     "reasons_for",
     "report_filename",
     "safe_filename",
     "task_phrase",
+    "task_unit",
     "to_explanations",
     "users_in_segment",
     "waterfall_figure",
+    "waterfall_range",
     "waterfall_steps",
+    "whatif",
     "write_report",
 ]

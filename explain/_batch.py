@@ -18,26 +18,18 @@ residual between it and the SHAP sum is spread over the features in proportion t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from recsys.blend import BlendWeights, TransformKind
+from recsys.blend import BlendSpec, BlendWeights, TransformKind
 from recsys.errors import ExplanationError
 from recsys.features import FeatureSpec
 from recsys.project import Project, WeightsLike
 from recsys.tasks import log_sigmoid, task_score_terms
 
-if TYPE_CHECKING:
-    from recsys.models import TaskModel
+__all__ = ["AttributionBatch", "attribute_rows"]
 
-__all__ = ["AttributionBatch", "attribute_rows", "model_contributions", "resolve_transform",
-           "table_margins"]
-
-_KINDS: tuple[str, ...] = ("zscore", "percentile", "minmax")
-_SMALL_BATCH = 256
-"""Below this many rows one LightGBM thread is faster than a team (no thread wake-up)."""
 _RESIDUAL_TOL = 1e-3
 
 
@@ -84,43 +76,6 @@ class AttributionBatch:
         return self.signed_weight[:, None] * self.transformed
 
 
-def resolve_transform(project: Project, transform: str | None) -> TransformKind:
-    """The transform kind to use: ``transform`` or the project's default."""
-    kind = transform or project.default_transform()
-    if kind not in _KINDS:
-        raise ExplanationError(f"explain: unknown transform {kind!r}; use one of "
-                               f"{', '.join(_KINDS)}")
-    return kind  # type: ignore[return-value]
-
-
-def model_contributions(model: TaskModel, X: NDArray[np.float32]) -> NDArray[np.float64]:
-    """TreeSHAP values of ``X`` in margin space, last column the expected value.
-
-    The same numbers as :meth:`TaskModel.contributions`; small batches run on one
-    thread, which on a busy machine is many times faster than waking a team.
-    """
-    booster = model.booster_
-    threads = 1 if X.shape[0] < _SMALL_BATCH else 0
-    out = booster.predict(X, pred_contrib=True, num_iteration=model.best_iteration_,
-                          num_threads=threads)
-    return np.asarray(out, dtype=np.float64)
-
-
-def table_margins(project: Project, users: NDArray[np.integer],
-                  items: NDArray[np.integer]) -> NDArray[np.float64]:
-    """(n_models, n) stored candidate margins of (user code, item code) pairs; NaN where
-    the item is not among the user's candidates."""
-    sc = project.artifacts.scores
-    u = np.asarray(users, dtype=np.int64)
-    i = np.asarray(items, dtype=np.int64)
-    eq = sc.cand_items[u] == i[:, None]
-    has = eq.any(axis=1)
-    col = eq.argmax(axis=1)
-    out = sc.cand_margins[:, u, col].astype(np.float64)
-    out[:, ~has] = np.nan
-    return out
-
-
 def _snap(phi: NDArray[np.float64], phi0: NDArray[np.float64], stored: NDArray[np.float64] | None,
           model: str) -> NDArray[np.float64]:
     """Make the SHAP row sums equal the stored margins (rounding residual spread by |φ|)."""
@@ -155,18 +110,16 @@ def _log_sigmoid_quotient(m: NDArray[np.float64], m0: NDArray[np.float64]) -> ND
 def _model_terms(project: Project, X: NDArray[np.float32],
                  margins: NDArray[np.float64] | None) -> dict[str, tuple[NDArray, NDArray, NDArray]]:
     """Per model: (φ (n, F), φ_0 (n,), m (n,)) with φ snapped to the stored margins."""
-    arts = project.artifacts
     out = {}
-    for k, name in enumerate(arts.scores.models):
-        contrib = model_contributions(arts.models[name], X)
+    for k, (name, contrib) in enumerate(project.contributions(X).items()):
         phi, phi0 = contrib[:, :-1], contrib[:, -1]
         stored = None if margins is None else margins[k]
         out[name] = (phi, phi0, _snap(phi, phi0, stored, name))
     return out
 
 
-def attribute_rows(project: Project, X: NDArray[np.floating], weights: WeightsLike = None,
-                   transform: str | None = None, *,
+def attribute_rows(project: Project, X: NDArray[np.floating],
+                   weights: WeightsLike | BlendSpec = None, *, transform: str | None = None,
                    margins: NDArray[np.floating] | None = None) -> AttributionBatch:
     """Exact blended attributions of feature rows, one ``pred_contrib`` call per model.
 
@@ -176,8 +129,8 @@ def attribute_rows(project: Project, X: NDArray[np.floating], weights: WeightsLi
         A loaded project.
     X : ndarray, shape (n, n_features)
         Model inputs (e.g. from ``FeatureStore.features_for``).
-    weights : BlendWeights or mapping, optional
-        Blend weights; missing tasks keep the config weight.
+    weights : BlendSpec, BlendWeights or mapping, optional
+        Blend weights (missing tasks keep the config weight), or a resolved spec.
     transform : {"zscore", "percentile", "minmax"}, optional
         Score transform (default: the config's).
     margins : ndarray, shape (n_models, n), optional
@@ -188,11 +141,10 @@ def attribute_rows(project: Project, X: NDArray[np.floating], weights: WeightsLi
     AttributionBatch
         ``base + values.sum(axis=1) == score`` to rounding.
     """
-    kind = resolve_transform(project, transform)
-    w = project.weights(weights)
-    signed = project.signed_vector(w)
+    spec = project.spec(weights, transform=transform)
+    kind, signed = spec.transform, spec.signed
     Xf = np.ascontiguousarray(X, dtype=np.float32)
-    specs = project.artifacts.store.specs
+    specs = project.feature_specs
     if Xf.ndim != 2 or Xf.shape[1] != len(specs):
         raise ExplanationError(f"explain: feature rows must have shape (n, {len(specs)}), "
                                f"got {Xf.shape}; build them with FeatureStore.features_for")
@@ -215,16 +167,16 @@ def attribute_rows(project: Project, X: NDArray[np.floating], weights: WeightsLi
                 s[t] += mk
                 s0[t] += phi0
                 a[t] += phi
-        tr = project.artifacts.scores.transform(task.name, kind)
+        tr = project.transform(task.name, kind)
         g[t], g0[t] = tr.apply(s[t]), tr.apply(s0[t])
         rescaled[t] = tr.quotient(s[t], s0[t])[:, None] * a[t]
-    values = np.tensordot(signed, rescaled, axes=1) if n else np.zeros((0, nf))
-    arrays = [s, s0, a, g, g0, rescaled, values, base := signed @ g0, score := signed @ g,
-              pred := project.predictions(s)]
+    values = spec.blend(rescaled) if nt else np.zeros((n, nf))
+    arrays = [s, s0, a, g, g0, rescaled, values, base := spec.blend(g0),
+              score := spec.blend(g), pred := project.predictions(s)]
     for arr in arrays:  # results may be cached and shared (st.cache_resource): read-only
         arr.setflags(write=False)
     return AttributionBatch(
-        tasks=tuple(project.task_names()), specs=specs, X=Xf, weights=w, transform=kind,
+        tasks=spec.tasks, specs=specs, X=Xf, weights=spec.weights, transform=kind,
         signed_weight=signed, task_score=s, task_base=s0, task_values=a, transformed=g,
         transformed_base=g0, prediction=pred, rescaled=rescaled, values=values, base=base,
         score=score)

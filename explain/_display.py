@@ -1,18 +1,48 @@
-"""Feature values as people read them: category labels, sensibly rounded numbers."""
+"""Features as people read them: readable names, category labels, sensibly rounded
+numbers, and text made safe for plotly."""
 
 from __future__ import annotations
 
+import html
 import math
-from collections.abc import Sequence
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from recsys.features import FeatureSpec
 
-__all__ = ["display_number", "display_rows", "format_contribution", "format_value"]
+__all__ = ["display_number", "display_rows", "feature_labels", "format_contribution",
+           "format_value", "plot_escape"]
 
 MINUS = "\u2212"
+_SPACE = re.compile(r"[\s\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def feature_labels(names: Iterable[str], descriptions: Iterable[str]) -> dict[str, str]:
+    """The label a person reads for each feature, keyed by its raw column name.
+
+    A feature's label is its ``FeatureSpec.description`` ("user's past click rate" for
+    ``user_click_rate``), or the raw name where the description is blank. Where several
+    features share a description, each label is followed by its raw name in brackets,
+    so labels stay unique (a chart's category axis would merge equal labels).
+
+    Descriptions come from the data (column names): the labels are plain text, to be
+    escaped for the medium that shows them (:func:`plot_escape`, ``ui.text.md_escape``).
+    """
+    pairs = [(str(n), _SPACE.sub(" ", str(d)).strip() or str(n))
+             for n, d in zip(names, descriptions, strict=True)]
+    seen = Counter(d for _, d in pairs)
+    return {n: d if seen[d] == 1 else f"{d} ({n})" for n, d in pairs}
+
+
+def plot_escape(value: object) -> str:
+    """``value`` as plotly text shown literally (the rule of ``ui.text.plot_escape``,
+    which the dashboard uses): ``<``, ``>`` and ``&`` become entities, so no tag or link
+    is rendered; runs of whitespace and control characters become one space."""
+    return html.escape(_SPACE.sub(" ", str(value)), quote=False)
 
 
 def display_number(x: float) -> float | int | None:

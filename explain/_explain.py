@@ -7,11 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from explain._batch import AttributionBatch, attribute_rows, resolve_transform, table_margins
+from explain._batch import AttributionBatch, attribute_rows
 from explain._display import display_rows
 from explain._reasons import reasons_for
 from explain._types import Attribution, BlendedAttribution, PairwiseAttribution, TaskExplanation
-from recsys.errors import ExplanationError
+from recsys.blend import BlendSpec
+from recsys.errors import ExplanationError, SchemaError
 from recsys.project import Project, WeightsLike
 
 __all__ = ["attribute_pair", "explain_items", "explain_item", "explain_pair", "explain_pairs",
@@ -21,33 +22,35 @@ _TOP_PAIR = 5
 
 
 def _user_code(project: Project, user_id: object) -> int:
-    code = int(project.artifacts.store.user_codes([str(user_id)])[0])
-    if code < 0:
-        some = ", ".join(project.user_ids()[:3])
-        raise ExplanationError(f"explain: unknown user '{user_id}'; user ids look like {some}")
-    return code
+    try:
+        return project.user_code(user_id)
+    except SchemaError as err:
+        raise ExplanationError(f"explain: {err}") from None
 
 
 def _item_codes(project: Project, item_ids: Sequence[object]) -> NDArray[np.int64]:
-    codes = project.artifacts.store.item_codes([str(i) for i in item_ids]) if item_ids else \
+    ids = project.item_ids()
+    codes = ids.get_indexer([str(i) for i in item_ids]) if item_ids else \
         np.zeros(0, dtype=np.int64)
     unknown = [str(i) for i, c in zip(item_ids, codes, strict=True) if c < 0]
     if unknown:
-        some = ", ".join(project.artifacts.store.item_ids[:3])
+        some = ", ".join(ids[:3])
         raise ExplanationError(f"explain: unknown item '{unknown[0]}'"
                                f"{f' (and {len(unknown) - 1} more)' if len(unknown) > 1 else ''}"
                                f"; item ids look like {some}")
     return np.asarray(codes, dtype=np.int64)
 
 
-def explain_pairs(project: Project, users: NDArray[np.integer], items: NDArray[np.integer],
-                  weights: WeightsLike = None, transform: str | None = None) -> AttributionBatch:
+def explain_pairs(project: Project, users: NDArray[np.integer], items: NDArray[np.integer], *,
+                  weights: WeightsLike | BlendSpec = None,
+                  transform: str | None = None) -> AttributionBatch:
     """Attributions of (user code, item code) pairs as arrays, one SHAP call per model."""
     u = np.asarray(users, dtype=np.int64)
     i = np.asarray(items, dtype=np.int64)
-    store = project.artifacts.store
-    X = store.features_for(u, i).X if u.size else np.zeros((0, len(store.specs)), np.float32)
-    return attribute_rows(project, X, weights, transform, margins=table_margins(project, u, i))
+    X = project.pair_features(u, i).X if u.size else \
+        np.zeros((0, len(project.feature_specs)), np.float32)
+    return attribute_rows(project, X, weights, transform=transform,
+                          margins=project.stored_margins(u, i))
 
 
 def to_explanations(project: Project, batch: AttributionBatch, users: NDArray[np.integer],
@@ -62,13 +65,11 @@ def to_explanations(project: Project, batch: AttributionBatch, users: NDArray[np
     share = batch.share
     denom = np.abs(share).sum(axis=0)
     frac = np.divide(share, denom, out=np.zeros_like(share), where=denom > 0)
-    store = project.artifacts.store
     w = batch.weights.as_dict()
-    sc = project.artifacts.scores
-    z = np.stack([sc.transform(t, "zscore").apply(batch.task_score[k])
+    z = np.stack([project.transform(t, "zscore").apply(batch.task_score[k])
                   for k, t in enumerate(batch.tasks)]) if len(batch) else share
-    user_ids = store.user_ids.to_numpy(dtype=object)[np.asarray(users, dtype=np.int64)]
-    item_ids = store.item_ids.to_numpy(dtype=object)[np.asarray(items, dtype=np.int64)]
+    user_ids = project.user_ids().to_numpy(dtype=object)[np.asarray(users, dtype=np.int64)]
+    item_ids = project.item_ids().to_numpy(dtype=object)[np.asarray(items, dtype=np.int64)]
     out = []
     for r in range(len(batch)):
         tasks = {}
@@ -93,8 +94,8 @@ def to_explanations(project: Project, batch: AttributionBatch, users: NDArray[np
     return out
 
 
-def explain_items(project: Project, user_id: object, item_ids: Sequence[str],
-                  weights: WeightsLike = None,
+def explain_items(project: Project, user_id: object, item_ids: Sequence[str], *,
+                  weights: WeightsLike | BlendSpec = None,
                   transform: str | None = None) -> list[BlendedAttribution]:
     """Explain several items for one user, batched (one ``pred_contrib`` call per model).
 
@@ -106,8 +107,8 @@ def explain_items(project: Project, user_id: object, item_ids: Sequence[str],
         The user.
     item_ids : sequence of str
         Items to explain (any items, not only the user's candidates).
-    weights : BlendWeights or mapping, optional
-        Blend weights; tasks not given keep the config weight.
+    weights : BlendSpec, BlendWeights or mapping, optional
+        Blend weights (tasks not given keep the config weight), or a resolved spec.
     transform : {"zscore", "percentile", "minmax"}, optional
         Score transform (default: the config's).
 
@@ -120,23 +121,24 @@ def explain_items(project: Project, user_id: object, item_ids: Sequence[str],
     u = _user_code(project, user_id)
     codes = _item_codes(project, list(item_ids))
     users = np.full(codes.size, u, dtype=np.int64)
-    batch = explain_pairs(project, users, codes, weights, transform)
+    batch = explain_pairs(project, users, codes, weights=weights, transform=transform)
     return to_explanations(project, batch, users, codes)
 
 
-def explain_item(project: Project, user_id: object, item_id: str, weights: WeightsLike = None,
+def explain_item(project: Project, user_id: object, item_id: str, *,
+                 weights: WeightsLike | BlendSpec = None,
                  transform: str | None = None) -> BlendedAttribution:
     """Explain one item for one user (see :func:`explain_items`)."""
-    return explain_items(project, user_id, [item_id], weights, transform)[0]
+    return explain_items(project, user_id, [item_id], weights=weights, transform=transform)[0]
 
 
-def explain_top(project: Project, user_id: object, weights: WeightsLike = None,
+def explain_top(project: Project, user_id: object, *, weights: WeightsLike | BlendSpec = None,
                 k: int | None = None, transform: str | None = None) -> list[BlendedAttribution]:
     """Explain the user's current top-K list (as ``Project.recommend`` ranks it)."""
-    kind = resolve_transform(project, transform)
+    spec = project.spec(weights, transform=transform, k=k)
     _user_code(project, user_id)
-    ranked = project.recommend(user_id, weights, k, kind)
-    out = explain_items(project, user_id, [it.item_id for it in ranked.items], weights, kind)
+    ranked = project.recommend(user_id, weights=spec)
+    out = explain_items(project, user_id, [it.item_id for it in ranked.items], weights=spec)
     return [_with_rank(e, it.rank) for e, it in zip(out, ranked.items, strict=True)]
 
 
@@ -176,8 +178,11 @@ def attribute_pair(a: BlendedAttribution, b: BlendedAttribution) -> PairwiseAttr
         title_b=b.title)
 
 
-def explain_pair(project: Project, user_id: object, item_a: str, item_b: str,
-                 weights: WeightsLike = None, transform: str | None = None) -> PairwiseAttribution:
-    """Why ``item_a`` scores above (or below) ``item_b`` for ``user_id``."""
-    a, b = explain_items(project, user_id, [item_a, item_b], weights, transform)
+def explain_pair(project: Project, user_id: object, item_a: str, item_b: str, *,
+                 weights: WeightsLike | BlendSpec = None,
+                 transform: str | None = None) -> PairwiseAttribution:
+    """Why ``item_a`` scores above (or below) ``item_b`` for ``user_id`` (any two catalogue
+    items, candidates or not)."""
+    a, b = explain_items(project, user_id, [item_a, item_b], weights=weights,
+                         transform=transform)
     return attribute_pair(a, b)

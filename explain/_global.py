@@ -11,6 +11,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from explain._batch import attribute_rows
+from recsys.blend import BlendSpec
 from recsys.errors import ExplanationError
 from recsys.features import FeatureSpec
 from recsys.project import Project, WeightsLike
@@ -37,30 +38,34 @@ class GlobalImportance:
     """(n_tasks, n, n_features) task-space attributions."""
     base: float
     """Blended base value."""
-    weights: dict[str, float]
-    transform: str
-    signs: tuple[float, ...]
-    """+1 / -1 per task (minimised tasks count negatively)."""
+    spec: BlendSpec
+    """The blend ``values`` and ``base`` are of."""
     rescaled: NDArray[np.float64]
     """(n_tasks, n, n_features) each task's attributions in its transformed space."""
     transformed_base: NDArray[np.float64]
     """(n_tasks,) g_t(s_t0) per task."""
 
+    @property
+    def weights(self) -> dict[str, float]:
+        """``{task: weight}`` of :attr:`spec`."""
+        return self.spec.weights.as_dict()
+
+    @property
+    def transform(self) -> str:
+        """The score transform of :attr:`spec`."""
+        return self.spec.transform
+
     def reweight(self, weights: Mapping[str, float]) -> GlobalImportance:
         """The same sample at other blend weights, without recomputing any SHAP value.
 
-        ``weights`` may be partial: tasks it omits keep their current weight.
+        ``weights`` may be partial: tasks it omits keep their current weight. Validated
+        like every blend request (:class:`recsys.errors.BlendError`).
         """
-        merged = {**self.weights, **{k: float(v) for k, v in weights.items()}}
-        unknown = sorted(set(merged) - set(self.tasks))
-        if unknown:
-            raise ExplanationError(f"global importance: unknown task(s) {', '.join(unknown)}; "
-                                   f"tasks are {', '.join(self.tasks)}")
-        signed = np.array([merged[t] * sg for t, sg in zip(self.tasks, self.signs, strict=True)])
-        values = np.tensordot(signed, self.rescaled, axes=1)
+        spec = self.spec.replace(weights)
+        values = spec.blend(self.rescaled)
         values.setflags(write=False)
-        return replace(self, values=values, base=float(signed @ self.transformed_base),
-                       weights=merged)
+        return replace(self, values=values, base=float(spec.blend(self.transformed_base)),
+                       spec=spec)
 
     def feature_names(self) -> list[str]:
         """Feature names in column order."""
@@ -106,8 +111,8 @@ class GlobalImportance:
         return j, self.specs[j]
 
 
-def global_importance(project: Project, weights: WeightsLike = None,
-                      transform: str | None = None, *, n: int = 2000,
+def global_importance(project: Project, *, weights: WeightsLike | BlendSpec = None,
+                      transform: str | None = None, n: int = 2000,
                       random_state: int = 0) -> GlobalImportance:
     """Mean |SHAP| per feature, per task and for the blend, on sampled test exposures.
 
@@ -129,19 +134,18 @@ def global_importance(project: Project, weights: WeightsLike = None,
     """
     if int(n) < 1:
         raise ExplanationError(f"global importance: n must be >= 1, got {n}")
-    arts = project.artifacts
-    total = arts.test_features.X.shape[0]
+    X_test, margins = project.test_rows()
+    total = X_test.shape[0]
     if total == 0:
         raise ExplanationError("global importance: the project has no test exposures to sample")
     rng = np.random.default_rng(random_state)
     rows = np.sort(rng.choice(total, size=min(int(n), total), replace=False)).astype(np.int64)
-    batch = attribute_rows(project, arts.test_features.X[rows], weights, transform,
-                           margins=arts.scores.test.margins[:, rows])
+    spec = project.spec(weights, transform=transform)
+    batch = attribute_rows(project, X_test[rows], spec, margins=margins[:, rows])
     return GlobalImportance(
         specs=batch.specs, tasks=batch.tasks, rows=rows, X=batch.X, values=batch.values,
-        task_values=batch.task_values, base=float(batch.base[0]),
-        weights=batch.weights.as_dict(), transform=batch.transform,
-        signs=tuple(t.sign for t in project.tasks), rescaled=batch.rescaled,
+        task_values=batch.task_values, base=float(batch.base[0]), spec=spec,
+        rescaled=batch.rescaled,
         transformed_base=batch.transformed_base[:, 0] if len(rows) else
         np.zeros(len(project.tasks)))
 

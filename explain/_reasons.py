@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from explain._display import MINUS, format_contribution, format_value
+from explain._display import MINUS, feature_labels, format_contribution, format_value
 from explain._types import Attribution, TaskExplanation
 from recsys.tasks import TaskSpec
 
@@ -151,10 +151,11 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def _driver(attr: Attribution, j: int, values: Mapping[str, object], role: str) -> str:
+def _driver(attr: Attribution, j: int, values: Mapping[str, object], labels: Mapping[str, str],
+            role: str) -> str:
     c = float(attr.values[j])
-    body = feature_phrase(attr.feature_names[j], attr.descriptions[j], attr.feature_values[j],
-                          c, values, role)
+    name = attr.feature_names[j]
+    body = feature_phrase(name, labels[name], attr.feature_values[j], c, values, role)
     return _sentence(f"{body} ({format_contribution(c)})")
 
 
@@ -168,12 +169,13 @@ def reasons_for(attr: Attribution, tasks: Mapping[str, TaskExplanation],
     "high"/"low"); without it the blended transformed score is used.
     """
     values = dict(zip(attr.feature_names, attr.feature_values, strict=True))
+    labels = feature_labels(attr.feature_names, attr.descriptions)
     v = np.asarray(attr.values)
     out: list[str] = []
     pos = int(np.argmax(v)) if v.size else -1
     top = float(v[pos]) if pos >= 0 else 0.0
     if top > 0:
-        out.append(_driver(attr, pos, values, "lead"))
+        out.append(_driver(attr, pos, values, labels, "lead"))
     by_name = {s.name: s for s in specs}
     if tasks:
         best = max(tasks, key=lambda t: tasks[t].share_fraction)
@@ -183,7 +185,7 @@ def reasons_for(attr: Attribution, tasks: Mapping[str, TaskExplanation],
         neg = int(np.argmin(v))
         runner = int(np.argsort(-v, kind="stable")[1]) if v.size > 1 else -1
         if v[neg] < 0 and -v[neg] >= _SECOND * max(top, 1e-12):
-            out.append(_driver(attr, neg, values, "against"))
+            out.append(_driver(attr, neg, values, labels, "against"))
         elif runner >= 0 and v[runner] > 0 and v[runner] >= _SECOND * top:
-            out.append(_driver(attr, runner, values, "also"))
+            out.append(_driver(attr, runner, values, labels, "also"))
     return tuple(out)

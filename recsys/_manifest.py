@@ -90,10 +90,17 @@ class DatasetEntry(_Strict):
 
 
 class MetricsEntry(BaseModel):
-    """Training metrics: free-form JSON except ``tasks`` (per-task model metrics)."""
+    """Training metrics: ``tasks`` (per-task model metrics), the candidate recall per
+    source, each model's trees and the recorded health (checked by
+    ``ModelHealth.from_dict`` when used); other keys are free-form."""
 
     model_config = ConfigDict(strict=True, extra="allow", frozen=True)
     tasks: dict[str, dict[str, Any]]
+    candidate_recall: dict[str, float]
+    """Share of test positives among the candidates: ``all`` and one per source."""
+    trees: dict[str, int]
+    """Trees kept by early stopping, per model."""
+    health: dict[str, Any] | None = None
 
 
 class Manifest(_Strict):

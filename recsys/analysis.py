@@ -7,17 +7,16 @@ the numbers are the ones :meth:`Project.evaluate` reports, restricted or varied.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from recsys.blend import top_k
 from recsys.metrics import ranking_metrics_many
 
 if TYPE_CHECKING:
+    from recsys.blend import BlendSpec
     from recsys.evaluate import Sweep
     from recsys.project import Project
 
@@ -30,7 +29,7 @@ _MAX_LEVELS = 50
 
 def user_attributes(project: Project) -> pd.DataFrame:
     """``user_id`` plus every categorical user attribute with at most 50 levels."""
-    users = project.artifacts.users
+    users = project.user_table()
     keep = ["user_id"]
     for col in users.columns:
         if col == "user_id":
@@ -43,21 +42,16 @@ def user_attributes(project: Project) -> pd.DataFrame:
     return out.sort_values("user_id", kind="stable").reset_index(drop=True)
 
 
-def _blended_test(project: Project, weights: Mapping[str, float],
-                  transform: str) -> NDArray[np.float64]:
-    table = project.test_table(transform).astype(np.float64)
-    return np.tensordot(project.signed_vector(weights), table, axes=1)
-
-
-def ranking_ndcg(project: Project, weights: Mapping[str, float], transform: str, k: int,
+def ranking_ndcg(project: Project, spec: BlendSpec, *,
                  groups: NDArray[np.bool_] | None = None) -> tuple[list[float], list[float]]:
-    """Per-task (NDCG@k, GAUC) of each user's logged test exposures re-ranked by the blend.
+    """Per-task (NDCG@K, GAUC) of each user's logged test exposures re-ranked by the blend.
 
     ``groups`` selects test users (one flag per test group, i.e. per user); the
     metric is what :meth:`Project.evaluate` reports, restricted to those users.
     """
+    k = spec.k
     test = project.eval_context.test
-    blended = _blended_test(project, weights, transform)
+    blended = spec.blend(project.test_table(spec.transform))
     offsets, labels = test.offsets, test.labels
     if groups is not None:
         sizes = np.diff(offsets)[groups]
@@ -72,44 +66,42 @@ def ranking_ndcg(project: Project, weights: Mapping[str, float], transform: str,
     return [r.ndcg for r in ranks], [r.gauc for r in ranks]
 
 
-def sensitivity_frame(project: Project, task: str, weights: Mapping[str, float],
-                      transform: str, k: int) -> pd.DataFrame:
+def sensitivity_frame(project: Project, task: str, spec: BlendSpec) -> pd.DataFrame:
     """Long frame (weight, task, ndcg) as ``task``'s weight runs over 0..5."""
     rows = []
     for w in SENSITIVITY_GRID:
-        ndcg, _ = ranking_ndcg(project, {**weights, task: w}, transform, k)
+        ndcg, _ = ranking_ndcg(project, spec.replace({task: w}))
         rows += [{"weight": w, "task": t, "ndcg": v}
                  for t, v in zip(project.task_names(), ndcg, strict=True)]
     return pd.DataFrame(rows)
 
 
-def _contributions_top(project: Project, weights: Mapping[str, float], transform: str,
-                       k: int) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+def _contributions_top(project: Project, spec: BlendSpec
+                       ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """(n_tasks, n_users, k) signed weighted task scores of each user's top-K, and a mask."""
-    table = project.transformed_table(transform)
-    w = project.signed_vector(weights)
-    cols, _ = top_k(table, w, k, valid=project.artifacts.scores.cand_items >= 0)
+    table = project.transformed_table(spec.transform)
+    cols, _ = spec.top_k(table, valid=project.candidates() >= 0)
     ok = cols >= 0
-    picked = np.take_along_axis(table, np.maximum(cols, 0)[None], axis=2).astype(np.float64)
-    return picked * w[:, None, None], ok
+    picked = np.take_along_axis(table, np.maximum(cols, 0)[None], axis=2)
+    return spec.shares(picked), ok
 
 
-def segment_frame(project: Project, column: str, weights: Mapping[str, float],
-                  transform: str, k: int) -> pd.DataFrame:
+def segment_frame(project: Project, column: str, spec: BlendSpec) -> pd.DataFrame:
     """One row per level of a user attribute (and "all users"): users, test users,
     per-task NDCG@K and GAUC, and each task's mean weighted score in the top-K."""
     users = user_attributes(project)
-    codes = project.artifacts.store.user_codes(users["user_id"].to_numpy())
+    codes = project.user_ids().get_indexer(pd.Index(users["user_id"]))
     level = np.full(len(project.user_ids()), None, dtype=object)
     level[codes[codes >= 0]] = users[column].to_numpy()[codes >= 0]
     test = project.eval_context.test
     group_user = test.users[test.offsets[:-1]]
-    contrib, ok = _contributions_top(project, weights, transform, k)
+    k = spec.k
+    contrib, ok = _contributions_top(project, spec)
     names = project.task_names()
     out = []
     for value in ["all users", *sorted({v for v in level if v is not None})]:
         in_seg = np.ones(level.size, bool) if value == "all users" else level == value
-        ndcg, gauc = ranking_ndcg(project, weights, transform, k, in_seg[group_user])
+        ndcg, gauc = ranking_ndcg(project, spec, groups=in_seg[group_user])
         row: dict[str, object] = {column: value, "users": int(in_seg.sum()),
                                   "test users": int(in_seg[group_user].sum())}
         row |= {f"NDCG@{k} {t}": v for t, v in zip(names, ndcg, strict=True)}

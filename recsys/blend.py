@@ -21,11 +21,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from recsys.errors import BlendError
 
-__all__ = ["BlendWeights", "Transform", "TransformKind", "blend_scores", "blend_table"]
-__all__ += ["fit_transform", "top_k"]
+__all__ = ["TRANSFORM_KINDS", "TRANSFORM_LABELS", "BlendSpec", "BlendWeights", "Transform",
+           "TransformKind", "blend", "check_kind", "fit_transform", "top_k"]
 
 TransformKind = Literal["zscore", "percentile", "minmax"]
-_KINDS: tuple[str, ...] = get_args(TransformKind)
+TRANSFORM_KINDS: tuple[TransformKind, ...] = get_args(TransformKind)
+"""Every transform kind, in the order menus list them (the one list of them)."""
+TRANSFORM_LABELS: dict[TransformKind, str] = {"zscore": "z-score", "percentile": "percentile",
+                                              "minmax": "min-max"}
+"""How people read each kind."""
 _Table, _F64 = NDArray[np.floating[Any]], NDArray[np.float64]
 _F32, _I32, _Bool = NDArray[np.float32], NDArray[np.int32], NDArray[np.bool_]
 _PARALLEL_MIN_CELLS = 1 << 20  # ~4 ms serially; a loaded box can stall a thread launch as long
@@ -36,10 +40,12 @@ def _did_you_mean(word: str, options: Sequence[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _check_kind(kind: object) -> None:
-    if kind not in _KINDS:
-        valid = ", ".join(f"'{k}'" for k in sorted(_KINDS))
-        raise BlendError(f"transform: unknown kind {kind!r}; valid kinds are {valid}")
+def check_kind(kind: object) -> TransformKind:
+    """``kind`` as a :data:`TransformKind`; :class:`BlendError` naming the valid kinds."""
+    if kind not in TRANSFORM_KINDS:
+        valid = ", ".join(f"'{k}'" for k in TRANSFORM_KINDS)
+        raise BlendError(f"unknown transform {kind!r}; valid kinds are {valid}")
+    return kind  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +60,7 @@ class Transform:
 
     def __post_init__(self) -> None:
         """Check the kind and that the params fit it."""
-        _check_kind(self.kind)
+        check_kind(self.kind)
         p = self.params
         if not all(isinstance(v, Real) and math.isfinite(v) for v in p):
             raise BlendError(f"transform '{self.kind}': params must be finite numbers, got {p}")
@@ -161,7 +167,7 @@ def fit_transform(kind: TransformKind, scores: ArrayLike, *, n_knots: int = 1001
         ``percentile`` maps the value ``c`` to 0.5 (knots ``c -/+ 0.5``; ``c = 0`` if
         there is no finite score). Widths grow to ``1e-9 * |c|`` past ``|c| = 1e9``.
     """
-    _check_kind(kind)
+    check_kind(kind)
     if operator.index(n_knots) < 2:
         raise BlendError(f"transform 'percentile': n_knots must be >= 2, got {n_knots}")
     arr = np.asarray(scores, dtype=np.float64).ravel()
@@ -242,42 +248,93 @@ class BlendWeights:
                 raise BlendError(f"task '{t}': {msg}")
         return vec * sign_arr
 
-    def with_weight(self, task: str, weight: float) -> BlendWeights:
-        """Return a copy with ``task`` set to ``weight`` (appended if ``task`` is new)."""
-        return BlendWeights.of({**self.as_dict(), task: weight})
 
+@dataclass(frozen=True, slots=True)
+class BlendSpec:
+    """A resolved blend request: complete weights, transform and list length.
 
-def blend_scores(
-    scores: Mapping[str, ArrayLike],
-    weights: BlendWeights,
-    *,
-    signs: Mapping[str, float] | None = None,
-) -> NDArray[np.float64]:
-    """Blend transformed task scores into float64 ``sum_t sign_t * w_t * scores[t]``.
-
-    ``scores`` holds one array per task, all of one shape; ``weights`` has one weight
-    per task in ``scores``, no more, no less; ``signs`` gives +1 (maximise) or -1
-    (minimise) per task, unlisted tasks being maximised. NaN in any task propagates
-    (even at weight 0). Tasks are summed in sorted name order, so the order of
-    ``scores`` never changes a bit of the result.
+    Resolve a request once (:meth:`resolve`, or ``Project.spec``) and pass the spec on:
+    every consumer ranks, evaluates and explains with :meth:`blend` and :meth:`top_k`,
+    and every invalid request fails here, with a :class:`BlendError`.
     """
-    if not scores:
-        raise BlendError("blend_scores: no task scores given; pass at least one task")
-    tasks = sorted(scores)
-    signs = signs or {}
-    unknown = [f"'{t}'{_did_you_mean(t, tasks)}" for t in signs if t not in scores]
-    if unknown:
-        raise BlendError(f"blend_scores: signs name unknown task {', '.join(unknown)}")
-    w = weights.vector(tasks, [signs.get(t, 1.0) for t in tasks])
-    arrays = [np.asarray(scores[t], dtype=np.float64) for t in tasks]
-    for t, a in zip(tasks, arrays, strict=True):
-        if a.shape != arrays[0].shape:
-            msg = f"scores have shape {a.shape}, expected {arrays[0].shape} like '{tasks[0]}'"
-            raise BlendError(f"blend_scores: task '{t}' {msg}")
-    out = np.zeros(arrays[0].shape, dtype=np.float64)
-    for wt, a in zip(w, arrays, strict=True):
-        out += wt * a
-    return out
+
+    tasks: tuple[str, ...]
+    """Task names in table order."""
+    signs: tuple[float, ...]
+    """+1 (maximise) or -1 (minimise) per task."""
+    weights: BlendWeights
+    """One non-negative weight per task, in task order."""
+    transform: TransformKind
+    k: int
+    """Length of a recommendation list (>= 1)."""
+
+    def __post_init__(self) -> None:
+        """Check that weights, signs, transform and K fit the tasks."""
+        check_kind(self.transform)
+        self.weights.vector(self.tasks, self.signs)  # names, completeness and signs
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+            raise BlendError(f"K must be a whole number >= 1, got {self.k!r}")
+
+    @classmethod
+    def resolve(cls, tasks: Sequence[str], signs: Sequence[float],
+                defaults: Mapping[str, float], weights: BlendWeights | Mapping[str, float]
+                | None = None, *, transform: str, k: int) -> BlendSpec:
+        """The spec of a request: ``defaults`` overridden by the (partial) ``weights``.
+
+        :class:`BlendError` for an unknown task (with a did-you-mean hint), a negative or
+        non-finite weight, an unknown transform or a K below 1.
+        """
+        given = weights.as_dict() if isinstance(weights, BlendWeights) else dict(weights or {})
+        names = list(tasks)
+        unknown = [f"'{t}'{_did_you_mean(t, names)}" for t in given if t not in names]
+        if unknown:
+            raise BlendError(f"blend weights: unknown task {', '.join(unknown)}; "
+                             f"tasks are {', '.join(names)}")
+        merged = {t: given.get(t, defaults.get(t, 0.0)) for t in names}
+        try:
+            kk = operator.index(k)
+        except TypeError as err:
+            raise BlendError(f"K must be a whole number >= 1, got {k!r}") from err
+        return cls(tuple(names), tuple(float(s) for s in signs), BlendWeights.of(merged),
+                   check_kind(transform), kk)
+
+    def replace(self, weights: BlendWeights | Mapping[str, float] | None = None, *,
+                transform: str | None = None, k: int | None = None) -> BlendSpec:
+        """This spec with some weights (partial), the transform or K changed."""
+        return BlendSpec.resolve(self.tasks, self.signs, self.weights.as_dict(), weights,
+                                 transform=transform or self.transform, k=k or self.k)
+
+    @property
+    def signed(self) -> _F64:
+        """Signed weight per task, ``w_t * sign_t`` (read-only)."""
+        vec = self.weights.vector(self.tasks, self.signs)
+        vec.setflags(write=False)
+        return vec
+
+    def blend(self, table: ArrayLike) -> _F64:
+        """:func:`blend` of a per-task table (first axis: tasks) at these weights."""
+        return blend(table, self.signed)
+
+    def shares(self, table: ArrayLike) -> _F64:
+        """Each task's part of the blend, ``w_t * sign_t * table[t]`` (they sum to
+        :meth:`blend`)."""
+        arr = np.asarray(table, dtype=np.float64)
+        return self.signed.reshape((-1,) + (1,) * (arr.ndim - 1)) * arr
+
+    def top_k(self, table: ArrayLike, *, valid: ArrayLike | None = None,
+              k: int | None = None) -> tuple[_I32, _F32]:
+        """:func:`top_k` of a ``(n_tasks, n_users, n_cand)`` table at these weights."""
+        return top_k(table, self.signed, self.k if k is None else k, valid=valid)
+
+    def rank_of(self, score: float, others: ArrayLike) -> int:
+        """1-based rank ``score`` would take among ``others`` (blended scores, NaN
+        skipped); an equal score ranks after the ones already there."""
+        arr = np.asarray(others, dtype=np.float64)
+        return int(np.count_nonzero(arr >= score)) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready ``{"weights": {...}, "transform": ..., "k": ...}``."""
+        return {"weights": self.weights.as_dict(), "transform": self.transform, "k": self.k}
 
 
 @njit(cache=True)
@@ -326,7 +383,7 @@ def _top_k_serial(table: _Table, w: _F64, k: int, valid: _Bool, idx: _I32, score
 
 
 @njit(parallel=True, cache=True)
-def _blend_parallel(table: _Table, w: _F64, out: _F32) -> None:
+def _blend_parallel(table: _Table, w: _F64, out: _F64) -> None:
     for u in prange(table.shape[1]):
         row = np.empty(table.shape[2], np.float64)
         _blend_user(table, w, u, row)
@@ -346,19 +403,42 @@ def _check_table(table: ArrayLike, w: ArrayLike, where: str) -> tuple[_Table, _F
     return np.ascontiguousarray(arr), wv
 
 
-def blend_table(table: ArrayLike, w: ArrayLike) -> NDArray[np.float32]:
-    """Blended score ``sum_t w[t] * table[t]`` of every (user, candidate), as float32.
+def blend(table: ArrayLike, w: ArrayLike) -> _F64:
+    """The blend: ``sum_t w[t] * table[t]`` in float64, summed in task order.
 
-    ``table`` and ``w`` are as in :func:`top_k`. Summed in float64 in task order and
-    then rounded, so equal to the scores :func:`top_k` returns. NaN where any task is.
+    This is the one place the blend sum is written: ranking (:func:`top_k`), evaluation,
+    the sweep, segment analysis, attributions and the dashboard all go through it (or
+    through :class:`BlendSpec`, which calls it), so a score means the same everywhere.
+
+    Parameters
+    ----------
+    table : array_like, shape (n_tasks, ...)
+        Per-task values of any trailing shape: transformed scores of candidates
+        ``(n_tasks, n_users, n_cand)``, of test exposures ``(n_tasks, n)``, or
+        attributions ``(n_tasks, n, n_features)``.
+    w : array_like, shape (n_tasks,)
+        Signed weights (:attr:`BlendSpec.signed`).
+
+    Returns
+    -------
+    ndarray of float64, shape ``table.shape[1:]``
+        NaN where any task is NaN (even at weight 0). Rounded to float32 it equals the
+        scores :func:`top_k` returns.
     """
-    arr, wv = _check_table(table, w, "blend_table")
-    if arr.size < _PARALLEL_MIN_CELLS:  # same sums in NumPy, without a thread launch
-        acc = sum((wv[t] * arr[t] for t in range(arr.shape[0])), np.zeros(arr.shape[1:]))
-        return np.asarray(acc, dtype=np.float32)
-    out = np.empty(arr.shape[1:], dtype=np.float32)
-    _blend_parallel(arr, wv, out)
-    return out
+    arr = np.asarray(table)
+    wv = np.asarray(w, dtype=np.float64)
+    if arr.ndim < 1 or wv.shape != (arr.shape[0],) or not np.all(np.isfinite(wv)):
+        msg = f"needs one finite weight per task, got {wv.tolist()} for a table of shape"
+        raise BlendError(f"blend: {msg} {arr.shape}")
+    if arr.ndim == 3 and arr.size >= _PARALLEL_MIN_CELLS and arr.dtype in (np.float32,
+                                                                          np.float64):
+        out = np.empty(arr.shape[1:], dtype=np.float64)
+        _blend_parallel(np.ascontiguousarray(arr), wv, out)
+        return out
+    acc = np.zeros(arr.shape[1:], dtype=np.float64)
+    for t in range(arr.shape[0]):  # task order, as the numba kernels sum
+        acc += wv[t] * np.asarray(arr[t], dtype=np.float64)
+    return acc
 
 
 def top_k(
@@ -383,7 +463,7 @@ def top_k(
         Candidate columns by blended score, best first; ties go to the lower index.
         Invalid and NaN candidates are skipped; short lists are padded with -1.
     score : ndarray of float32, shape (n_users, k)
-        Their blended scores (as :func:`blend_table`), NaN in the padding.
+        Their blended scores (:func:`blend` rounded to float32), NaN in the padding.
     """
     arr, wv = _check_table(table, w, "top_k")
     k = operator.index(k)

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from recsys.blend import TRANSFORM_KINDS
 from recsys.cli_loop import ArtifactsOpt, TableJson, flags_app, runs_app
 from recsys.errors import BlendscopeError, SchemaError
 
@@ -42,12 +43,8 @@ class TableJsonCsv(StrEnum):
     csv = "csv"
 
 
-class TransformOpt(StrEnum):
-    """Score transforms."""
-
-    zscore = "zscore"
-    percentile = "percentile"
-    minmax = "minmax"
+TransformOpt = StrEnum("TransformOpt", {k: k for k in TRANSFORM_KINDS})  # type: ignore[misc]
+"""Score transforms (:data:`recsys.blend.TRANSFORM_KINDS`)."""
 
 
 WeightOpt = Annotated[list[str] | None, typer.Option(
@@ -245,7 +242,8 @@ def recommend(
     weights = parse_weights(weight)
     project = _load(artifacts)
     flagged = set() if ignore_flags else project.log().flags().excluded_for(user)
-    ranked = project.recommend(user, weights, k, transform.value if transform else None,
+    ranked = project.recommend(user, weights=weights, k=k,
+                               transform=transform.value if transform else None,
                                exclude_items=flagged)
     records = [it.to_dict() for it in ranked.items]
     if fmt is TableJsonCsv.json:
@@ -272,7 +270,8 @@ def evaluate(
     where one applies, the best trivial baseline (item rate or mean, random order).
     """
     project = _load(artifacts)
-    ev = project.evaluate(parse_weights(weight), transform.value if transform else None, k)
+    ev = project.evaluate(parse_weights(weight), transform=transform.value if transform else None,
+                          k=k)
     d = ev.to_dict()
     if fmt is TableJson.json:
         typer.echo(json.dumps(d, indent=2, allow_nan=False))
@@ -307,7 +306,7 @@ def sweep(
 ) -> None:
     """Evaluate a grid over the weight simplex and list the Pareto-efficient points."""
     project = _load(artifacts)
-    sw = project.sweep(steps, transform.value if transform else None, k)
+    sw = project.sweep(steps=steps, transform=transform.value if transform else None, k=k)
     if fmt is TableJson.json:
         typer.echo(json.dumps(sw.to_dict(pareto_only=not all_points), indent=2,
                               allow_nan=False))
@@ -498,13 +497,86 @@ def explain_command(
     project = _load(artifacts)
     kind = transform.value if transform else None
     if vs is not None:
-        pair = explain_pair(project, user, item, vs, weights, kind)
+        pair = explain_pair(project, user, item, vs, weights=weights, transform=kind)
         out = json.dumps(pair.to_dict(), indent=2) if fmt is TextJson.json \
             else _pair_text(pair, top)
     else:
-        e = explain_item(project, user, item, weights, kind)
+        e = explain_item(project, user, item, weights=weights, transform=kind)
         out = json.dumps(e.to_dict(), indent=2) if fmt is TextJson.json else _explain_text(e, top)
     typer.echo(out)
+
+
+def _parse_sets(items: list[str] | None) -> dict[str, str]:
+    """``["price=19.9", "segment=premium"]`` -> ``{"price": "19.9", "segment": "premium"}``."""
+    out: dict[str, str] = {}
+    problems = []
+    for raw in items or []:
+        name, sep, value = (part.strip() for part in raw.partition("="))
+        if not sep or not name:
+            problems.append(f"--set {raw!r}: expected NAME=VALUE, e.g. price=19.9")
+        elif name in out:
+            problems.append(f"--set {name}: given twice; set it once")
+        else:
+            out[name] = value
+    if problems:
+        raise SchemaError(problems)
+    return out
+
+
+def _whatif_text(w: Any, top: int) -> str:
+    from explain import format_attribute, format_value
+
+    lines = [f"user {w.user_id} · item {w.item_id} \"{w.title}\" · {w.transform} · weights "
+             + ", ".join(f"{t}={v:g}" for t, v in w.weights.items()), ""]
+    lines += [f"{e.key} ({e.owner}): {format_attribute(e.before)} -> {format_attribute(e.after)}"
+              + (f"; also moves {', '.join(e.moved)}" if e.moved else "") for e in w.changes]
+    lines += ["" if w.changes else "no changes: the pair as it is", _table([
+        {"task": t.task, "prediction before": f"{t.prediction_before:.4g}",
+         "prediction after": f"{t.prediction_after:.4g}",
+         "transformed before": t.transformed_before, "transformed after": t.transformed_after,
+         "change": _val(t.transformed_after - t.transformed_before, True)} for t in w.tasks]),
+        "",
+        f"blended score {w.score_before:.4f} -> {w.score_after:.4f} "
+        f"({_val(w.score_after - w.score_before, True)})",
+        f"rank {w.rank_before} -> {w.rank_after} among {w.n_candidates} candidates",
+        f"features whose value changed: {', '.join(w.moved) or 'none'}", "",
+        "top features of the change (attribution after - before; all of them sum to the "
+        "score change):"]
+    rows = [{"feature": f, "before": format_value(a), "after": format_value(b),
+             "change": _val(d, True)} for f, a, b, d in w.top_changes(top)]
+    lines += [_table(rows)] + [f"note: {n}" for n in w.notes]
+    return "\n".join(lines)
+
+
+@app.command("whatif")
+def whatif_command(
+    artifacts: ArtifactsOpt,
+    user: Annotated[str, typer.Option("--user", "-u", help="User id.")],
+    item: Annotated[str, typer.Option("--item", "-i", help="Item id (any catalogue item).")],
+    changes: Annotated[list[str] | None, typer.Option(
+        "--set", "-s", metavar="NAME=VALUE", help="Change one attribute (price=19.9, "
+        "segment=premium; user.NAME or item.NAME where both have NAME), or set one feature "
+        "alone by its feature name; repeat for several.")] = None,
+    weight: WeightOpt = None,
+    transform: TransformOption = None,
+    fmt: Annotated[TextJson, typer.Option("--format", "-f")] = TextJson.text,
+    top: Annotated[int, typer.Option("--top", min=1, help="Features shown in text.")] = 10,
+) -> None:
+    """What if a user's or an item's attributes were different? Scores, rank, attribution.
+
+    Every feature derived from a changed attribute is recomputed with the training
+    formulas; each task's prediction and the blended score before and after, the item's
+    rank among the user's candidates, and the exact attribution of the change (it sums
+    to the change of the blended score).
+    """
+    from explain import whatif
+
+    edits, weights = _parse_sets(changes), parse_weights(weight)
+    project = _load(artifacts)
+    w = whatif(project, user, item, changes=edits, weights=weights,
+               transform=transform.value if transform else None)
+    typer.echo(json.dumps(w.to_dict(), indent=2, allow_nan=False) if fmt is TextJson.json
+               else _whatif_text(w, top))
 
 
 def _report_users(project: Any, users: list[str] | None, users_file: Path | None,
@@ -579,11 +651,42 @@ def report_command(
     weights = parse_weights(weight)
     project = _load(artifacts)
     ids, selection = _report_users(project, user, users_file, segment, max_users)
-    rep = build_report(project, ids, weights, transform.value if transform else None, k,
+    rep = build_report(project, ids, weights=weights,
+                       transform=transform.value if transform else None, k=k,
                        selection=selection)
     path = write_report(rep, fmt.value, out)
     typer.echo(f"wrote {path} ({len(rep.users)} users, {fmt.value}, "
                f"{path.stat().st_size:,} bytes)")
+
+
+@app.command("pdp")
+def pdp_command(
+    artifacts: ArtifactsOpt,
+    feature: Annotated[str, typer.Option("--feature", help="Raw feature (column) name, "
+                                         "e.g. item_price.")],
+    weight: WeightOpt = None,
+    transform: TransformOption = None,
+    fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
+) -> None:
+    """Partial dependence: each task's mean prediction, and the blended score, as one
+    feature moves over a grid on 500 sampled test exposures (everything else unchanged)."""
+    from explain import partial_dependence
+
+    weights = parse_weights(weight)
+    pd_ = partial_dependence(_load(artifacts), feature, weights=weights,
+                             transform=transform.value if transform else None)
+    if fmt is TableJson.json:
+        typer.echo(json.dumps(pd_.to_dict(), indent=2))
+        return
+    spec = pd_.spec
+    typer.echo(f"partial dependence of {feature} ({pd_.feature.description}) over "
+               f"{pd_.n_pairs} sampled test exposures · transform {spec.transform} · weights "
+               + ", ".join(f"{t}={w:g}" for t, w in spec.weights.weights))
+    typer.echo("task columns: mean prediction (probability or value); blend: mean blended "
+               "score\n")
+    rows = [{"value": label, **{t: f"{pd_.prediction[k, g]:.4g}" for k, t in enumerate(pd_.tasks)},
+             "blend": float(pd_.blended[g])} for g, label in enumerate(pd_.labels())]
+    typer.echo(_table(rows))
 
 
 class _LowerLevel(logging.Formatter):

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from recsys.blend import TransformKind
 from recsys.errors import SchemaError
 
 __all__ = [
@@ -154,7 +155,7 @@ class BlendConfig(BaseModel):
     """Default blending settings."""
 
     model_config = _STRICT
-    transform: Literal["zscore", "percentile", "minmax"] = "zscore"
+    transform: TransformKind = "zscore"
     k: int = Field(10, ge=1, le=1000)
 
 

@@ -21,7 +21,7 @@ from recsys.baselines import (
     ranking_reports,
     user_mean_report,
 )
-from recsys.blend import BlendWeights
+from recsys.blend import BlendSpec, BlendWeights
 from recsys.health import ModelHealth
 from recsys.metrics import (
     RankingMetrics,
@@ -206,17 +206,16 @@ def _topk_reports(ctx: EvalContext, hits: Mapping[str, TopKMetrics], boot: UserB
     return out
 
 
-def evaluate_blend(ctx: EvalContext, test_table: NDArray[np.float32], w_signed: NDArray,
-                   weights: BlendWeights, transform: str, k: int,
+def evaluate_blend(ctx: EvalContext, test_table: NDArray[np.float32], spec: BlendSpec,
                    top: NDArray[np.int32]) -> Evaluation:
-    """Evaluate the blend whose signed weights are ``w_signed``.
+    """Evaluate the blend ``spec``.
 
-    ``test_table`` holds the transformed task scores of the test exposures (n_tasks, n);
-    ``top`` the top-K item codes of every user at these weights.
+    ``test_table`` holds the transformed task scores of the test exposures (n_tasks, n)
+    under ``spec.transform``; ``top`` the top-K item codes of every user at ``spec``.
     """
     test = ctx.test
-    blended = np.tensordot(np.asarray(w_signed, dtype=np.float64),
-                           test_table.astype(np.float64), axes=1)
+    k = spec.k
+    blended = spec.blend(test_table)
     ranks = ranking_metrics_many(test.offsets, blended, test.labels, k)
     ranks = [r if t.kind == "binary" else replace(r, mrr=math.nan)
              for r, t in zip(ranks, ctx.tasks, strict=True)]
@@ -234,7 +233,7 @@ def evaluate_blend(ctx: EvalContext, test_table: NDArray[np.float32], w_signed: 
                                                     k, higher_is_better=t.sign > 0))
     diversity = intra_list_diversity(top, ctx.item_category) if ctx.has_category else math.nan
     return Evaluation(
-        weights=weights, transform=transform, k=k, ranking=dict(zip(names, ranks, strict=True)),
+        weights=spec.weights, transform=spec.transform, k=k, ranking=dict(zip(names, ranks, strict=True)),
         topk=hits, coverage=catalogue_coverage(top, ctx.n_items), diversity=diversity,
         novelty=novelty(top, ctx.item_popularity), models=ctx.model_metrics,
         ranking_reports=reports, topk_reports=_topk_reports(ctx, hits, boot, k),
@@ -277,19 +276,20 @@ class Sweep:
                 "n_pareto": int(self.pareto.sum()), "points": points}
 
 
-def sweep_weights(ctx: EvalContext, test_table: NDArray[np.float32], steps: int, transform: str,
-                  k: int) -> Sweep:
-    """NDCG@k per task for every weight vector of the simplex grid."""
+def sweep_weights(ctx: EvalContext, test_table: NDArray[np.float32], spec: BlendSpec, *,
+                  steps: int) -> Sweep:
+    """NDCG@K per task for every weight vector of the simplex grid (``spec`` gives the
+    tasks, transform and K; its weights are replaced by each grid point)."""
     n_t = len(ctx.tasks)
+    k = spec.k
     grid = simplex_grid(n_t, steps)
-    signs = np.array([t.sign for t in ctx.tasks])
-    table = test_table.astype(np.float64)
     out = np.empty((grid.shape[0], n_t))
     for p in range(grid.shape[0]):
-        blended = np.tensordot(grid[p] * signs, table, axes=1)
-        ranks = ranking_metrics_many(ctx.test.offsets, blended, ctx.test.labels, k)
+        point = spec.replace(dict(zip(spec.tasks, grid[p].tolist(), strict=True)))
+        ranks = ranking_metrics_many(ctx.test.offsets, point.blend(test_table), ctx.test.labels,
+                                     k)
         out[p] = [r.ndcg for r in ranks]
     maximize = np.array([t.direction == "maximize" for t in ctx.tasks])
     return Sweep(tasks=tuple(t.name for t in ctx.tasks), maximize=tuple(bool(m) for m in maximize),
                  weights=grid, ndcg=out, pareto=pareto_mask(out, maximize), k=k,
-                 transform=transform)
+                 transform=spec.transform)

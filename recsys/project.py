@@ -2,7 +2,12 @@
 
 >>> from recsys import Project
 >>> p = Project.load("artifacts/demo")                       # doctest: +SKIP
->>> p.recommend("u00042", {"purchase": 2.0}, k=10)           # doctest: +SKIP
+>>> p.recommend("u00042", weights={"purchase": 2.0}, k=10)   # doctest: +SKIP
+
+Callers use this typed surface (ids, score tables, feature rows of any (user, item)
+pair, predictions and attributions of any feature matrix) and never reach into the
+loaded artifacts. Every blend request resolves into one :class:`recsys.blend.BlendSpec`
+(:meth:`Project.spec`).
 """
 
 from __future__ import annotations
@@ -18,18 +23,19 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from recsys.artifacts import LoadedArtifacts, load_artifacts
-from recsys.blend import BlendWeights, TransformKind, top_k
+from recsys.blend import BlendSpec, BlendWeights, Transform, TransformKind
 from recsys.errors import BlendError, SchemaError
 from recsys.evaluate import EvalContext, Evaluation, Sweep, evaluate_blend, sweep_weights
-from recsys.features import FeatureFrame
+from recsys.features import FeatureFrame, FeatureSpec, FeatureStore
 from recsys.health import ModelHealth, model_health
 from recsys.projectlog import ProjectLog
 from recsys.tasks import TaskSpec, natural_prediction, task_score
 
-__all__ = ["Project", "RankedItem", "RankedList", "WeightsLike"]
+__all__ = ["Project", "RankedItem", "RankedList", "RowScores", "WeightsLike"]
 
 WeightsLike = BlendWeights | Mapping[str, float] | None
-_KINDS: tuple[TransformKind, ...] = ("zscore", "percentile", "minmax")
+_SMALL_BATCH = 256
+"""Below this many rows one LightGBM thread is faster than a team (no thread wake-up)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,23 @@ class RankedList:
         return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True, slots=True)
+class RowScores:
+    """Every task's score of some feature rows, and the blend (:meth:`Project.score_rows`)."""
+
+    spec: BlendSpec
+    margins: NDArray[np.float64]
+    """(n_models, n) model margins."""
+    raw: NDArray[np.float64]
+    """(n_tasks, n) raw task scores s_t."""
+    transformed: NDArray[np.float64]
+    """(n_tasks, n) g_t(s_t) under ``spec.transform``."""
+    prediction: NDArray[np.float64]
+    """(n_tasks, n) natural-unit predictions."""
+    blended: NDArray[np.float64]
+    """(n,) the blended score at ``spec``."""
+
+
 class Project:
     """A trained project: tasks, models, feature store and score tables.
 
@@ -80,6 +103,7 @@ class Project:
     """
 
     def __init__(self, artifacts: LoadedArtifacts) -> None:
+        """Wrap verified artifacts (prefer :meth:`load`)."""
         self.artifacts = artifacts
         sc = artifacts.scores
         self.tasks: tuple[TaskSpec, ...] = sc.tasks
@@ -125,35 +149,21 @@ class Project:
                 return t
         raise BlendError(f"unknown task '{name}'; tasks are {', '.join(self.task_names())}")
 
-    def default_weights(self) -> BlendWeights:
-        """The weights set in the config."""
-        return BlendWeights.of({t.name: t.weight for t in self.tasks})
+    def spec(self, weights: WeightsLike | BlendSpec = None, *, transform: str | None = None,
+             k: int | None = None) -> BlendSpec:
+        """Resolve a blend request: the config's weights overridden by ``weights`` (partial
+        is fine), and the config's transform and K unless given.
 
-    def default_transform(self) -> TransformKind:
-        """The transform set in the config."""
-        return self.manifest["config"]["blend"]["transform"]  # type: ignore[no-any-return]
-
-    def default_k(self) -> int:
-        """K set in the config."""
-        return int(self.manifest["config"]["blend"]["k"])
-
-    def weights(self, weights: WeightsLike = None) -> BlendWeights:
-        """Complete, validated weights: config weights overridden by ``weights``."""
-        base = self.default_weights().as_dict()
-        given = weights.as_dict() if isinstance(weights, BlendWeights) else dict(weights or {})
-        merged = BlendWeights.of({**base, **given})
-        merged.vector(self.task_names())  # unknown task names raise here, with a hint
-        return merged
-
-    def signed_vector(self, weights: WeightsLike = None) -> NDArray[np.float64]:
-        """Signed weight per task (negative for minimised tasks)."""
-        return self.weights(weights).vector(self.task_names(), [t.sign for t in self.tasks])
-
-    def _kind(self, transform: str | None) -> TransformKind:
-        kind = transform or self.default_transform()
-        if kind not in _KINDS:
-            raise BlendError(f"unknown transform '{kind}'; use one of {', '.join(_KINDS)}")
-        return kind  # type: ignore[return-value]
+        A :class:`BlendSpec` passes through (with ``transform`` / ``k`` applied). Raises
+        :class:`BlendError` for an unknown task, a bad weight, transform or K.
+        """
+        if isinstance(weights, BlendSpec):
+            return weights.replace(transform=transform, k=k)
+        blend = self.manifest["config"]["blend"]
+        return BlendSpec.resolve(self.task_names(), [t.sign for t in self.tasks],
+                                 {t.name: t.weight for t in self.tasks}, weights,
+                                 transform=transform or blend["transform"],
+                                 k=int(blend["k"]) if k is None else k)
 
     def user_ids(self) -> pd.Index:
         """Every user id."""
@@ -183,6 +193,41 @@ class Project:
         """Display title of an item code."""
         return str(self._titles[item_code])
 
+    def item_category(self) -> str | None:
+        """The items table's category column (``data.item_category``), if any."""
+        return self.manifest["dataset"].get("item_category")
+
+    def user_table(self) -> pd.DataFrame:
+        """The users table the project was trained on (``user_id`` and attributes)."""
+        return self.artifacts.users
+
+    def item_table(self) -> pd.DataFrame:
+        """The items table the project was trained on (``item_id``, title, attributes)."""
+        return self.artifacts.items
+
+    @property
+    def feature_specs(self) -> tuple[FeatureSpec, ...]:
+        """The model inputs, in column order."""
+        return self.artifacts.store.specs
+
+    @property
+    def model_names(self) -> tuple[str, ...]:
+        """The trained models, in the order of :meth:`margins`' rows."""
+        return self.artifacts.scores.models
+
+    def candidates(self) -> NDArray[np.int32]:
+        """(n_users, n_cand) candidate item codes, -1 in empty slots (read-only)."""
+        out = self.artifacts.scores.cand_items.view()
+        out.flags.writeable = False
+        return out
+
+    def candidate_sources(self) -> NDArray[np.int8]:
+        """(n_users, n_cand) code of the source that proposed each candidate (see
+        ``manifest["candidates"]``)."""
+        out = self.artifacts.cand_source.view()
+        out.flags.writeable = False
+        return out
+
     # -- scoring ------------------------------------------------------------------------
     def _table(self, kind: TransformKind, test: bool) -> NDArray[np.float32]:
         with self._tables_lock:
@@ -195,28 +240,41 @@ class Project:
 
     def transformed_table(self, transform: str | None = None) -> NDArray[np.float32]:
         """(n_tasks, n_users, n_cand) transformed task scores of every candidate (read-only)."""
-        return self._table(self._kind(transform), False)
+        return self._table(self.spec(transform=transform).transform, False)
 
     def test_table(self, transform: str | None = None) -> NDArray[np.float32]:
         """(n_tasks, n_test) transformed task scores of the test exposures (read-only)."""
-        return self._table(self._kind(transform), True)
+        return self._table(self.spec(transform=transform).transform, True)
+
+    def transform(self, task: str, kind: str | None = None) -> Transform:
+        """The fitted transform of one task (``kind``: the config's by default)."""
+        return self.artifacts.scores.transform(task, self.spec(transform=kind).transform)
 
     def predictions(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
         """Natural-unit predictions from raw task scores (n_tasks, ...)."""
         return np.stack([natural_prediction(t, raw[k]) for k, t in enumerate(self.tasks)])
 
-    def recommend_all(self, weights: WeightsLike = None, k: int | None = None,
-                      transform: str | None = None) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+    def _valid(self, rows: slice | NDArray[np.integer],
+               exclude_items: Collection[str] = ()) -> NDArray[np.bool_]:
+        cand = self.artifacts.scores.cand_items[rows]
+        valid = cand >= 0
+        if exclude_items:
+            codes = self.artifacts.store.item_codes([str(i) for i in exclude_items])
+            valid &= ~np.isin(cand, codes[codes >= 0])
+        return valid
+
+    def recommend_all(self, weights: WeightsLike | BlendSpec = None, *, k: int | None = None,
+                      transform: str | None = None
+                      ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
         """Top-K item codes (n_users, k; -1 padded) and blended scores for every user."""
-        kk = k or self.default_k()
-        cols, scores = top_k(self.transformed_table(transform), self.signed_vector(weights), kk,
-                             valid=self.artifacts.scores.cand_items >= 0)
+        spec = self.spec(weights, transform=transform, k=k)
+        cols, scores = spec.top_k(self._table(spec.transform, False), valid=self._valid(slice(None)))
         cand = self.artifacts.scores.cand_items
         items = np.where(cols >= 0, np.take_along_axis(cand, np.maximum(cols, 0), axis=1), -1)
         return items.astype(np.int32), scores
 
-    def recommend(self, user_id: object, weights: WeightsLike = None, k: int | None = None,
-                  transform: str | None = None, *,
+    def recommend(self, user_id: object, *, weights: WeightsLike | BlendSpec = None,
+                  k: int | None = None, transform: str | None = None,
                   exclude_items: Collection[str] = ()) -> RankedList:
         """The user's top-K candidates under the blend.
 
@@ -225,18 +283,11 @@ class Project:
         candidates.
         """
         u = self.user_code(user_id)
-        kind = self._kind(transform)
-        w = self.weights(weights)
-        table = self.transformed_table(kind)[:, u : u + 1, :]
-        valid = self.artifacts.scores.cand_items[u : u + 1] >= 0
-        if exclude_items:
-            codes = self.artifacts.store.item_codes([str(i) for i in exclude_items])
-            valid = valid & ~np.isin(self.artifacts.scores.cand_items[u : u + 1],
-                                     codes[codes >= 0])
-        cols, scores = top_k(table, self.signed_vector(w), k or self.default_k(), valid=valid)
+        spec = self.spec(weights, transform=transform, k=k)
+        table = self._table(spec.transform, False)[:, u : u + 1, :]
+        cols, scores = spec.top_k(table, valid=self._valid(slice(u, u + 1), exclude_items))
         cand = self.artifacts.scores.cand_items[u]
-        raw = self._raw[False][:, u, :]
-        preds = self.predictions(raw)
+        preds = self.predictions(self._raw[False][:, u, :])
         items = []
         for r, (c, s) in enumerate(zip(cols[0], scores[0], strict=True)):
             if c < 0:
@@ -245,50 +296,137 @@ class Project:
             items.append(RankedItem(
                 rank=r + 1, item_id=str(self.artifacts.store.item_ids[code]),
                 title=self.title(code), score=float(s),
-                tasks={t.name: float(table[j, 0, c])
-                       for j, t in enumerate(self.tasks)},
+                tasks={t.name: float(table[j, 0, c]) for j, t in enumerate(self.tasks)},
                 predictions={t.name: float(preds[j, c]) for j, t in enumerate(self.tasks)},
             ))
-        return RankedList(user_id=str(user_id), weights=w, transform=kind, items=tuple(items))
+        return RankedList(user_id=str(user_id), weights=spec.weights, transform=spec.transform,
+                          items=tuple(items))
+
+    def candidate_scores(self, user_id: object, *, weights: WeightsLike | BlendSpec = None,
+                         transform: str | None = None
+                         ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """The user's candidate item codes and their blended scores (empty slots dropped),
+        in candidate order: what :meth:`recommend` ranks."""
+        u = self.user_code(user_id)
+        spec = self.spec(weights, transform=transform)
+        cand = self.artifacts.scores.cand_items[u]
+        ok = cand >= 0
+        blended = spec.blend(self._table(spec.transform, False)[:, u, :])
+        return cand[ok].astype(np.int64), blended[ok]
+
+    # -- any feature row ----------------------------------------------------------------
+    def features_for(self, user_id: object, item_ids: Collection[str]) -> FeatureFrame:
+        """Features of (user, item) pairs as of the test cutoff, for any catalogue items
+        (candidates or not)."""
+        u = self.user_code(user_id)
+        codes = np.array([self.item_code(i) for i in item_ids], dtype=np.int64)
+        return self.artifacts.store.features_for(np.full(codes.size, u), codes)
+
+    def pair_features(self, users: NDArray[np.integer],
+                      items: NDArray[np.integer]) -> FeatureFrame:
+        """Features of (user code, item code) pairs as of the test cutoff."""
+        return self.artifacts.store.features_for(np.asarray(users), np.asarray(items))
+
+    def test_rows(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """The test exposures' feature rows (n_test, n_features) and their stored margins
+        (n_models, n_test), in the order of :meth:`test_table`."""
+        return self.artifacts.test_features.X, self.artifacts.scores.test.margins
+
+    def feature_store(self) -> FeatureStore:
+        """The cutoff feature store: serves the features of any (user, item) pair and the
+        source attributes they are built from (what-if edits start here)."""
+        return self.artifacts.store
+
+    def _check_rows(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
+        Xf = np.ascontiguousarray(X, dtype=np.float32)
+        n_f = len(self.feature_specs)
+        if Xf.ndim != 2 or Xf.shape[1] != n_f:
+            raise SchemaError(f"feature rows must have shape (n, {n_f}), got {Xf.shape}; "
+                              "build them with Project.features_for or pair_features")
+        return Xf
+
+    def margins(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
+        """(n_models, n) every model's margin of feature rows ``X`` (n, n_features)."""
+        Xf = self._check_rows(X)
+        if not Xf.shape[0]:
+            return np.zeros((len(self.model_names), 0))
+        return np.stack([self.artifacts.models[m].predict(Xf) for m in self.model_names])
+
+    def contributions(self, X: NDArray[np.floating]) -> dict[str, NDArray[np.float64]]:
+        """Per model, TreeSHAP values of ``X`` in margin space (n, n_features + 1), the
+        last column the expected value. Small batches run on one LightGBM thread, which
+        on a busy machine is many times faster than waking a team."""
+        Xf = self._check_rows(X)
+        threads = 1 if Xf.shape[0] < _SMALL_BATCH else 0
+        out = {}
+        for m in self.model_names:
+            model = self.artifacts.models[m]
+            contrib = model.booster_.predict(Xf, pred_contrib=True,
+                                             num_iteration=model.best_iteration_,
+                                             num_threads=threads)
+            out[m] = np.asarray(contrib, dtype=np.float64)
+        return out
+
+    def stored_margins(self, users: NDArray[np.integer],
+                       items: NDArray[np.integer]) -> NDArray[np.float64]:
+        """(n_models, n) the score table's margins of (user code, item code) pairs; NaN
+        where the item is not among the user's candidates."""
+        sc = self.artifacts.scores
+        u = np.asarray(users, dtype=np.int64)
+        i = np.asarray(items, dtype=np.int64)
+        eq = sc.cand_items[u] == i[:, None]
+        has = eq.any(axis=1)
+        out = sc.cand_margins[:, u, eq.argmax(axis=1)].astype(np.float64)
+        out[:, ~has] = np.nan
+        return out
+
+    def task_scores(self, margins: NDArray[np.floating]) -> NDArray[np.float64]:
+        """(n_tasks, n) raw task scores from (n_models, n) margins."""
+        by = {m: np.asarray(margins[j], dtype=np.float64)
+              for j, m in enumerate(self.model_names)}
+        return np.stack([task_score(t, by) for t in self.tasks])
+
+    def score_rows(self, X: NDArray[np.floating], weights: WeightsLike | BlendSpec = None, *,
+                   transform: str | None = None,
+                   margins: NDArray[np.floating] | None = None) -> RowScores:
+        """Score any feature rows through every task model and the blend.
+
+        ``margins`` (n_models, n) skips the models (e.g. :meth:`stored_margins`).
+        """
+        spec = self.spec(weights, transform=transform)
+        m = self.margins(X) if margins is None else np.asarray(margins, dtype=np.float64)
+        raw = self.task_scores(m)
+        g = np.stack([self.artifacts.scores.transform(t.name, spec.transform).apply(raw[j])
+                      for j, t in enumerate(self.tasks)]) if len(self.tasks) else raw
+        return RowScores(spec=spec, margins=m, raw=raw, transformed=g,
+                         prediction=self.predictions(raw), blended=spec.blend(g))
 
     def log(self) -> ProjectLog:
         """The project's log of feedback flags and runs (``<name>.log.sqlite`` beside it)."""
         return ProjectLog.of(self.root)
 
-    def features_for(self, user_id: object, item_ids: list[str]) -> FeatureFrame:
-        """Features of (user, item) pairs as of the test cutoff."""
-        u = self.user_code(user_id)
-        codes = np.array([self.item_code(i) for i in item_ids], dtype=np.int64)
-        return self.artifacts.store.features_for(np.full(codes.size, u), codes)
-
-    def raw_task_scores(self, margins: Mapping[str, NDArray[np.floating]]) -> NDArray[np.float64]:
-        """(n_tasks, n) raw task scores from model margins."""
-        return np.stack([task_score(t, margins) for t in self.tasks])
-
     # -- evaluation ---------------------------------------------------------------------
-    def evaluate(self, weights: WeightsLike = None, transform: str | None = None,
+    def evaluate(self, weights: WeightsLike | BlendSpec = None, *, transform: str | None = None,
                  k: int | None = None) -> Evaluation:
         """Per-task metrics of the blended ranking at ``weights`` (see
         :func:`recsys.evaluate.evaluate_blend`)."""
-        kind = self._kind(transform)
-        w = self.weights(weights)
-        top, _ = self.recommend_all(w, k, kind)
-        return evaluate_blend(self.eval_context, self.test_table(kind), self.signed_vector(w), w,
-                              kind, k or self.default_k(), top)
+        spec = self.spec(weights, transform=transform, k=k)
+        top, _ = self.recommend_all(spec)
+        return evaluate_blend(self.eval_context, self.test_table(spec.transform), spec, top)
 
-    def sweep(self, steps: int = 11, transform: str | None = None,
+    def sweep(self, *, steps: int = 11, transform: str | None = None,
               k: int | None = None) -> Sweep:
         """Evaluate a grid over the weight simplex; mark the Pareto-efficient points."""
-        kind = self._kind(transform)
-        return sweep_weights(self.eval_context, self.test_table(kind), steps, kind,
-                             k or self.default_k())
+        spec = self.spec(transform=transform, k=k)
+        return sweep_weights(self.eval_context, self.test_table(spec.transform), spec,
+                             steps=steps)
 
     def health(self) -> ModelHealth:
         """Model health recorded at training: metrics beside baselines with confidence
         intervals, warnings, learning and diagnostic curves (see :mod:`recsys.health`)."""
         return model_health(self)
 
-    def user_history(self, user_id: object, n: int = 20) -> pd.DataFrame:
+    def user_history(self, user_id: object, *, n: int = 20) -> pd.DataFrame:
         """The user's most recent exposures before the test window, newest first."""
         hist = self.artifacts.history
         rows = hist[hist["user_id"].astype(str) == str(user_id)]

@@ -50,14 +50,6 @@ class ScoreTable:
     transforms: Mapping[str, Mapping[str, Transform]]
     """task name -> transform kind -> fitted transform."""
 
-    def task_names(self) -> list[str]:
-        """Task names in order."""
-        return [t.name for t in self.tasks]
-
-    def signs(self) -> NDArray[np.float64]:
-        """+1 / -1 per task."""
-        return np.array([t.sign for t in self.tasks])
-
     def _margins(self, arr: NDArray[np.float32]) -> dict[str, NDArray[np.float32]]:
         return {m: arr[k] for k, m in enumerate(self.models)}
 

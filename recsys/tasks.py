@@ -3,7 +3,7 @@ tasks)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -142,11 +142,6 @@ def task_score(task: TaskSpec, margins: Mapping[str, NDArray[np.floating]]) -> N
         total = term if total is None else total + term
     assert total is not None  # noqa: S101 - every task has at least one term
     return total
-
-
-def task_names(tasks: Sequence[TaskSpec]) -> list[str]:
-    """Names in order."""
-    return [t.name for t in tasks]
 
 
 def natural_prediction(task: TaskSpec, score: NDArray[np.floating]) -> NDArray[np.float64]:

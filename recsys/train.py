@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from recsys.blend import fit_transform
+from recsys.blend import TRANSFORM_KINDS, fit_transform
 from recsys.candidates import CandidateSet, candidate_recall, generate_candidates
 from recsys.config import ProjectConfig
 from recsys.data import Dataset, load_dataset
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]
 """Called with a stage description and the overall fraction done (0..1)."""
 
-_TRANSFORMS = ("zscore", "percentile", "minmax")
+
 _SCORE_CHUNK = 200_000
 
 
@@ -287,7 +287,7 @@ def train(config_path: str | Path, *, progress: Progress | None = None,
     fit_rows = fit_rows[:: max(1, fit_rows.size // 200_000)]
     X_fit = built.rows.X[fit_rows]
     fit_m = {n: models[n].predict(X_fit) for n in names}
-    transforms = {t.name: {k: fit_transform(k, task_score(t, fit_m)) for k in _TRANSFORMS}
+    transforms = {t.name: {k: fit_transform(k, task_score(t, fit_m)) for k in TRANSFORM_KINDS}
                   for t in tasks}
     scores = ScoreTable(tasks=tasks, models=names, cand_items=cands.items,
                         cand_margins=cand_margins, test=test, transforms=transforms)

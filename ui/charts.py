@@ -1,35 +1,36 @@
 """Plotly figures of the dashboard: pure functions from frames to figures (no Streamlit).
 
 Colours follow the Okabe–Ito palette, which stays distinguishable with the common
-colour-vision deficiencies; every axis names its unit. Plotly renders a subset of HTML
-(``<b>``, ``<a href>``…) in titles, ticks, legends and hover labels, so every string
-argument (titles, units, names, category values) is escaped here with
+colour-vision deficiencies; the up/down colours are those of :mod:`explain`'s waterfall
+(:func:`explain.waterfall_figure`, the one waterfall of the dashboard and the reports).
+Every axis names its unit. Features are shown by their readable labels
+(:func:`explain.feature_labels`), with the raw column name on hover. Plotly renders a
+subset of HTML (``<b>``, ``<a href>``…) in titles, ticks, legends and hover labels, so every
+string argument (titles, units, names, labels, category values) is escaped here with
 :func:`ui.text.plot_escape` and shows literally.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from explain import NEGATIVE as NEG
+from explain import POSITIVE as POS
 from ui.text import plot_escape as esc
-
-if TYPE_CHECKING:
-    from explain import WaterfallStep
 
 __all__ = ["OKABE_ITO", "NEG", "POS", "contribution_bars", "dependence_scatter",
            "group_colours", "importance_bars", "importance_strip", "pareto_scatter", "segment_bars",
-           "segment_metric_bars",
-           "sensitivity_lines", "signed_bars", "task_colours", "waterfall"]
+           "segment_metric_bars", "sensitivity_lines", "signed_bars", "task_colours"]
 
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-             "#000000")
-POS, NEG, TOTAL = "#0072B2", "#D55E00", "#555555"
+OKABE_ITO = (POS, "#E69F00", "#009E73", "#CC79A7", "#56B4E9", NEG, "#F0E442", "#000000")
 _FONT = dict(family="sans-serif", size=13)
+_WRAP = 34
+"""Feature labels longer than this wrap onto a second line of the axis."""
 
 
 _GROUPS = ("user", "item", "user×item", "context", "latent")
@@ -59,6 +60,21 @@ def _texts(values: Iterable[object]) -> list[str]:
     return [esc(v) for v in values]
 
 
+def _ticks(features: Iterable[str], labels: Mapping[str, str]) -> list[str]:
+    """Readable feature labels for an axis: escaped, long ones wrapped onto more lines."""
+    out = []
+    for f in features:
+        label = labels.get(f, f)
+        lines = textwrap.wrap(label, _WRAP, break_long_words=False) or [label]
+        out.append("<br>".join(esc(line) for line in lines))
+    return out
+
+
+def _extra_lines(ticks: Iterable[str]) -> int:
+    """How many lines wrapped tick labels add (each needs room on the axis)."""
+    return sum(t.count("<br>") for t in ticks)
+
+
 def _layout(fig: go.Figure, *, title: str = "", height: int = 360, **kw: object) -> go.Figure:
     fig.update_layout(title=dict(text=esc(title), x=0, xanchor="left"), height=height, font=_FONT,
                       margin=dict(l=10, r=10, t=50 if title else 10, b=10),
@@ -84,26 +100,6 @@ def contribution_bars(frame: pd.DataFrame, tasks: Sequence[str], *, height: int 
     return _layout(fig, barmode="relative", height=height or 60 + 28 * len(frame))
 
 
-def waterfall(steps: Sequence[WaterfallStep], *, title: str, unit: str) -> go.Figure:
-    """Horizontal waterfall from the base value through the largest contributions to the
-    score (steps from :func:`explain.waterfall_steps`, so the bars add up exactly)."""
-    inner = steps[1:-1]
-    fig = go.Figure(go.Waterfall(
-        orientation="h", y=_texts(s.label for s in steps),
-        measure=["absolute", *["relative"] * len(inner), "total"],
-        x=[steps[0].end, *[s.delta for s in inner], steps[-1].end],
-        text=[f"{steps[0].end:.3f}", *[f"{s.delta:+.3f}" for s in inner], f"{steps[-1].end:.3f}"],
-        textposition="outside", cliponaxis=False,
-        increasing=dict(marker_color=POS), decreasing=dict(marker_color=NEG),
-        totals=dict(marker_color=TOTAL), connector=dict(line=dict(color="#aaa", width=1)),
-        hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", tickfont=dict(size=11))
-    levels = [v for s in steps for v in (s.start, s.end)]
-    fig.update_xaxes(title=esc(unit),
-                     range=_padded(levels, both=any(s.delta < 0 for s in inner)))
-    return _layout(fig, title=title, height=90 + 30 * len(steps), showlegend=False)
-
-
 def signed_bars(values: Mapping[str, float], *, unit: str, colours: Mapping[str, str] | None = None,
                 height: int = 0, signed: bool = True) -> go.Figure:
     """Horizontal bars of values (task shares, group totals), in the mapping's order; labels
@@ -112,7 +108,8 @@ def signed_bars(values: Mapping[str, float], *, unit: str, colours: Mapping[str,
     fig = go.Figure(go.Bar(
         x=[values[n] for n in names], y=_texts(names), orientation="h",
         marker_color=[(colours or {}).get(n, POS if values[n] >= 0 else NEG) for n in names],
-        text=[f"{values[n]:+.3f}" if signed else f"{values[n]:.3f}" for n in names],
+        text=[(f"{values[n]:+.3f}" if signed else f"{values[n]:.3f}").replace("-", "\u2212")
+              for n in names],  # the true minus sign, as on the waterfalls
         textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
@@ -208,27 +205,31 @@ def segment_metric_bars(frame: pd.DataFrame, column: str, tasks: Sequence[str],
     return _layout(fig, barmode="group", height=380)
 
 
-def importance_bars(frame: pd.DataFrame, value: str, *, unit: str, colour_by: str = "group",
-                    n: int = 15) -> go.Figure:
+def importance_bars(frame: pd.DataFrame, value: str, labels: Mapping[str, str], *, unit: str,
+                    colour_by: str = "group", n: int = 15) -> go.Figure:
     """Horizontal bars of the ``n`` largest ``value`` per ``feature``, one colour (and
-    legend entry) per ``colour_by`` level."""
+    legend entry) per ``colour_by`` level; bars are named by ``labels`` (raw feature name
+    → readable label), the raw name shows on hover."""
     top = frame.nlargest(n, value)
     colours = group_colours(list(frame[colour_by]))
     fig = go.Figure()
     for level, colour in colours.items():
         sub = top[top[colour_by] == level]
         if len(sub):
-            fig.add_bar(x=sub[value], y=_texts(sub["feature"]), orientation="h",
-                        name=esc(level), marker_color=colour,
-                        hovertemplate="%{y}: %{x:.4f}<extra>" + esc(level) + "</extra>")
-    fig.update_yaxes(categoryorder="array", categoryarray=_texts(top["feature"])[::-1])
-    fig.update_xaxes(title=esc(unit))
-    return _layout(fig, height=110 + 24 * len(top), barmode="overlay")
+            fig.add_bar(x=sub[value], y=_ticks(sub["feature"], labels), orientation="h",
+                        name=esc(level), marker_color=colour, customdata=_texts(sub["feature"]),
+                        hovertemplate="%{y}<br>column: %{customdata}<br>%{x:.4f}<extra>"
+                        + esc(level) + "</extra>")
+    ticks = _ticks(top["feature"], labels)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=ticks[::-1])
+    fig.update_xaxes(title="<br>".join(map(esc, textwrap.wrap(unit, 32) or [unit])))
+    return _layout(fig, height=150 + 26 * len(top) + 16 * _extra_lines(ticks), barmode="overlay")
 
 
-def importance_strip(points: pd.DataFrame, order: Sequence[str], *, unit: str) -> go.Figure:
+def importance_strip(points: pd.DataFrame, order: Sequence[str], labels: Mapping[str, str], *,
+                     unit: str) -> go.Figure:
     """Beeswarm-like strip: one dot per (row, feature) attribution, coloured by the
-    feature's value rank within the feature (low → high)."""
+    feature's value rank within the feature (low → high); rows named by ``labels``."""
     fig = go.Figure()
     rng = np.random.default_rng(0)
     for i, feat in enumerate(order):
@@ -239,21 +240,26 @@ def importance_strip(points: pd.DataFrame, order: Sequence[str], *, unit: str) -
                                     cmin=0, cmax=1, opacity=0.7,
                                     colorbar=dict(title="value<br>low→high", thickness=12)
                                     if i == 0 else None, showscale=i == 0),
-                        hovertemplate=f"{esc(feat)}: %{{x:.4f}}<extra></extra>")
-    fig.update_yaxes(tickvals=list(range(len(order))), ticktext=_texts(order),
-                     autorange="reversed")
+                        hovertemplate=f"{esc(labels.get(feat, feat))}<br>column: {esc(feat)}"
+                                      "<br>%{x:.4f}<extra></extra>")
+    ticks = _ticks(order, labels)
+    fig.update_yaxes(tickvals=list(range(len(order))), ticktext=ticks, autorange="reversed")
     fig.update_xaxes(title=esc(unit), zeroline=True, zerolinecolor="#888")
-    return _layout(fig, height=80 + 30 * len(order))
+    return _layout(fig, height=80 + 30 * len(order) + 12 * _extra_lines(ticks))
 
 
-def dependence_scatter(frame: pd.DataFrame, feature: str, *, unit: str) -> go.Figure:
-    """Attribution of one feature against its value."""
+def dependence_scatter(frame: pd.DataFrame, feature: str, label: str, *,
+                       unit: str) -> go.Figure:
+    """Attribution of one feature (raw name ``feature``, readable ``label``) against its
+    value."""
     values = frame["value"]
     if not pd.api.types.is_numeric_dtype(values):
         values = [None if pd.isna(v) else esc(v) for v in values]  # levels from the data
-    fig = go.Figure(go.Scatter(x=values, y=frame["attribution"], mode="markers",
-                               marker=dict(size=5, color=POS, opacity=0.5),
-                               hovertemplate=f"{esc(feature)}=%{{x}}<br>%{{y:.4f}}<extra></extra>"))
-    fig.update_xaxes(title=f"{esc(feature)} (feature value)")
+    fig = go.Figure(go.Scatter(
+        x=values, y=frame["attribution"], mode="markers",
+        marker=dict(size=5, color=POS, opacity=0.5),
+        hovertemplate=f"{esc(label)} = %{{x}}<br>column: {esc(feature)}<br>"
+                      "%{y:.4f}<extra></extra>"))
+    fig.update_xaxes(title=f"{esc(label)} (feature value)")
     fig.update_yaxes(title=esc(unit), zeroline=True, zerolinecolor="#888")
     return _layout(fig, height=380)

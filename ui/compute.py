@@ -22,7 +22,7 @@ __all__ = ["EVERY_USER", "FLAG_ORDER", "flag_counts", "flag_frame", "flag_kind",
 
 def task_contributions(ranked: RankedList, project: Project) -> pd.DataFrame:
     """Each listed item's task contributions ``sign · w · g(m)`` (they sum to its score)."""
-    w = dict(zip(project.task_names(), project.signed_vector(ranked.weights), strict=True))
+    w = dict(zip(project.task_names(), project.spec(ranked.weights).signed, strict=True))
     return pd.DataFrame([{"rank": it.rank, "title": it.title,
                           **{t: w[t] * v for t, v in it.tasks.items()}} for it in ranked.items])
 

@@ -56,7 +56,8 @@ def ranked(project: Project, view: state.View, user: str) -> tuple[RankedList, d
     force for this user."""
     flags = flag_set(project, view)
     show = bool(st.session_state.get(state.SHOW_FLAGGED))
-    out = project.recommend(user, view.weights_dict(), view.k, view.transform,
+    out = project.recommend(user, weights=view.weights_dict(), k=view.k,
+                            transform=view.transform,
                             exclude_items=() if show else flags.excluded_for(user))
     return out, marks(flags, user)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from recsys.config import BlendConfig
 from recsys.tasks import TaskSpec
 from ui import state
 from ui.scenarios import Scenario, ScenarioError, ScenarioStore
@@ -69,7 +70,7 @@ def _delete(store: ScenarioStore, view: state.View) -> None:
     state.notify(f"deleted scenario '{name}'", "info")
 
 
-def _init_defaults(tasks: Sequence[TaskSpec], blend: dict[str, object]) -> None:
+def _init_defaults(tasks: Sequence[TaskSpec], blend: BlendConfig) -> None:
     """First values of the widgets: the link's, else the config's."""
     ss = st.session_state
     for t in tasks:
@@ -78,11 +79,11 @@ def _init_defaults(tasks: Sequence[TaskSpec], blend: dict[str, object]) -> None:
                                                            float(t.weight))
     if state.TRANSFORM not in ss:
         want = state.url_value("transform")
-        ss[state.TRANSFORM] = want if want in state.TRANSFORMS else str(blend["transform"])
+        ss[state.TRANSFORM] = want if want in state.TRANSFORMS else blend.transform
     if state.K not in ss:
         want = state.url_value("k") or ""
         ss[state.K] = min(int(want), state.K_MAX) if want.isdigit() and int(want) > 0 \
-            else int(str(blend["k"]))
+            else blend.k
 
 
 def _scenarios(view: state.View) -> None:
@@ -135,7 +136,7 @@ def render() -> state.View | None:
         except ValueError as err:
             st.error(md_lines(err))
             return None
-        _init_defaults(tasks, manifest["config"]["blend"])
+        _init_defaults(tasks, manifest.config.blend)
         st.markdown("**Blend weights**")
         for t in tasks:
             sign = "lowers" if t.direction == "minimize" else "raises"

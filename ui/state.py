@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
+from recsys.blend import TRANSFORM_LABELS
 from recsys.errors import ArtifactError
 from recsys.tasks import TaskSpec
 from ui.text import md_escape, md_lines
 
 if TYPE_CHECKING:
-    from explain import BlendedAttribution, GlobalImportance, PairwiseAttribution
-    from recsys.evaluate import Sweep
+    from explain import BlendedAttribution, GlobalImportance, PairwiseAttribution, WhatIf
+    from recsys._manifest import Manifest
+    from recsys.evaluate import Evaluation, Sweep
     from recsys.health import ModelHealth
     from recsys.project import Project
     from recsys.projectlog import Flag, FlagSet, RunEntry
@@ -54,9 +56,13 @@ SHOW_FLAGGED = "show_flagged"
 """Sidebar toggle: list items flagged bad or irrelevant (greyed, marked) instead of hiding them."""
 FLAG_NOTICE = "_flag_notice"
 """``(kind, message)`` of the last flag write, shown once beside the flag controls."""
+URL_EXTRA = "_url_extra"
+"""``(page, {parameter: value})``: what one page adds to the link (the What-if edits)."""
+WHATIF_PAIR = "_whatif_pair"
+"""(project stamp, user, item) the What-if form holds values for (a new pair starts over)."""
 
-TRANSFORMS: dict[str, str] = {"zscore": "z-score", "percentile": "percentile",
-                              "minmax": "min-max"}
+TRANSFORMS: dict[str, str] = dict(TRANSFORM_LABELS)
+"""Transform kind -> label (:data:`recsys.blend.TRANSFORM_LABELS`)."""
 W_MAX, W_STEP, K_MAX = 5.0, 0.1, 100
 ENV_ARTIFACTS = "BLENDSCOPE_ARTIFACTS"
 ENV_READ_ONLY = "BLENDSCOPE_READ_ONLY"
@@ -109,12 +115,12 @@ def project_stamp(path: Path) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def read_manifest(stamp: str) -> dict[str, Any]:
-    """The parsed manifest, schema-checked (cheap: no file is hashed, no model loaded);
+def read_manifest(stamp: str) -> Manifest:
+    """The typed manifest, schema-checked (cheap: no file is hashed, no model loaded);
     ``ArtifactError`` naming each problem if it is not a valid manifest."""
     from recsys import artifacts
 
-    return artifacts.read_manifest(Path(stamp.rsplit("@", 1)[0]))[1]
+    return artifacts.read_manifest(Path(stamp.rsplit("@", 1)[0]))[0]
 
 
 @st.cache_resource(show_spinner="Loading the project (models, features, score tables)…",
@@ -153,22 +159,16 @@ class View:
         """The loaded project (cached, shared)."""
         return load_project(self.stamp)
 
-    def manifest(self) -> dict[str, Any]:
-        """The project's manifest."""
+    def manifest(self) -> Manifest:
+        """The project's manifest, typed."""
         return read_manifest(self.stamp)
 
 
-def tasks_of(manifest: Mapping[str, Any]) -> tuple[TaskSpec, ...]:
-    """Task specs listed in a manifest."""
-    return tuple(TaskSpec(**t) for t in manifest["tasks"])
-
-
-def describe(stamp: str) -> tuple[dict[str, Any], tuple[TaskSpec, ...]]:
+def describe(stamp: str) -> tuple[Manifest, tuple[TaskSpec, ...]]:
     """(manifest, tasks) of a project; ``ValueError`` saying why if it cannot be read."""
     try:
         manifest = read_manifest(stamp)
-        tasks = tasks_of(manifest)
-        manifest["config"]["blend"]["k"]  # noqa: B018 - the sidebar needs it
+        tasks = tuple(manifest.tasks)
     except ArtifactError:
         raise  # one line per problem, naming the project (never its server path)
     except (OSError, ValueError, KeyError, TypeError) as err:
@@ -256,7 +256,13 @@ def url_state(view: View | None, page: str) -> dict[str, str]:
     for key in (USER, ITEM):
         if ss.get(key):
             out[key] = str(ss[key])
-    return out
+    extra_page, extra = ss.get(URL_EXTRA, ("", {}))
+    return out | (extra if extra_page == page else {})
+
+
+def page_url(page: str, params: Mapping[str, str]) -> None:
+    """Put ``params`` in the link while ``page`` is shown (replacing its earlier ones)."""
+    st.session_state[URL_EXTRA] = (page, dict(params))
 
 
 def write_url(view: View | None, page: str) -> None:
@@ -272,9 +278,9 @@ Weights = tuple[tuple[str, float], ...]
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def evaluation(_project: Project, stamp: str, weights: Weights, transform: str,
-               k: int) -> dict[str, Any]:
-    """``Project.evaluate(...).to_dict()``."""
-    return _project.evaluate(dict(weights), transform, k).to_dict()
+               k: int) -> Evaluation:
+    """``Project.evaluate``: the typed evaluation (a copy per call: mutate freely)."""
+    return _project.evaluate(dict(weights), transform=transform, k=k)
 
 
 @st.cache_data(show_spinner="Sweeping the weight simplex (once per project, transform and K)…",
@@ -287,7 +293,7 @@ def sweep(_project: Project, stamp: str, transform: str, k: int, steps: int = 11
 @st.cache_data(show_spinner=False, max_entries=256)
 def user_history(_project: Project, stamp: str, user: str, n: int = 20) -> Any:
     """The user's most recent exposures before the test window."""
-    return _project.user_history(user, n)
+    return _project.user_history(user, n=n)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -313,7 +319,8 @@ def sensitivity(_project: Project, stamp: str, task: str, weights: Weights, tran
     """NDCG@K of every task as ``task``'s weight moves over 0..5, the others fixed."""
     from recsys.analysis import sensitivity_frame
 
-    return sensitivity_frame(_project, task, dict(weights), transform, k)
+    return sensitivity_frame(_project, task, _project.spec(dict(weights), transform=transform,
+                                                           k=k))
 
 
 @st.cache_data(show_spinner="Evaluating every segment…", max_entries=64)
@@ -322,7 +329,8 @@ def segment_table(_project: Project, stamp: str, column: str, weights: Weights,
     """Per-segment ranking metrics and mean task contributions (see ``recsys.analysis``)."""
     from recsys.analysis import segment_frame
 
-    return segment_frame(_project, column, dict(weights), transform, k)
+    return segment_frame(_project, column, _project.spec(dict(weights), transform=transform,
+                                                         k=k))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -331,7 +339,17 @@ def explanation(_project: Project, stamp: str, user: str, item: str, weights: We
     """``explain.explain_item`` for one (user, item): only what is on screen."""
     from explain import explain_item
 
-    return explain_item(_project, user, item, dict(weights), transform)
+    return explain_item(_project, user, item, weights=dict(weights), transform=transform)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def whatif(_project: Project, stamp: str, user: str, item: str,
+           changes: tuple[tuple[str, object], ...], weights: Weights, transform: str) -> WhatIf:
+    """``explain.whatif``: the pair rescored, re-ranked and explained after ``changes``."""
+    from explain import whatif as compute
+
+    return compute(_project, user, item, changes=dict(changes), weights=dict(weights),
+                   transform=transform)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -340,7 +358,7 @@ def pair_explanation(_project: Project, stamp: str, user: str, a: str, b: str,
     """``explain.explain_pair``: why ``a`` scores above (or below) ``b``."""
     from explain import explain_pair
 
-    return explain_pair(_project, user, a, b, dict(weights), transform)
+    return explain_pair(_project, user, a, b, weights=dict(weights), transform=transform)
 
 
 @st.cache_resource(show_spinner="Computing SHAP values on a sample of test exposures…",
@@ -349,7 +367,7 @@ def _global_sample(_project: Project, stamp: str, transform: str, n: int) -> Glo
     """SHAP of ``n`` sampled test exposures; weight-independent, shared (read-only)."""
     from explain import global_importance as compute
 
-    return compute(_project, None, transform, n=n)
+    return compute(_project, transform=transform, n=n)
 
 
 def global_importance(_project: Project, stamp: str, weights: Weights, transform: str,
@@ -372,8 +390,8 @@ def report(_project: Project, stamp: str, users: tuple[str, ...], weights: Weigh
         report_filename,
     )
 
-    rep = build_report(_project, list(users), dict(weights), transform, k, title=title,
-                       selection=selection)
+    rep = build_report(_project, list(users), weights=dict(weights), transform=transform, k=k,
+                       title=title, selection=selection)
     data = export_report(rep, fmt)  # type: ignore[arg-type]
     preview = export_tables(rep)["recommendations"]
     return data, report_filename(rep, fmt), MEDIA_TYPES[fmt], preview  # type: ignore[arg-type]
@@ -388,7 +406,7 @@ def health(stamp: str) -> ModelHealth:
     milliseconds. Shared and frozen: never mutate it. ``ArtifactError`` if absent."""
     from recsys.health import ModelHealth
 
-    recorded = read_manifest(stamp)["metrics"].get("health")
+    recorded = read_manifest(stamp).metrics.health
     if recorded is None:
         name = Path(stamp.rsplit("@", 1)[0]).name
         raise ArtifactError(f"project '{name}' has no model health (trained by an older "
@@ -433,8 +451,8 @@ def item_table(_project: Project, stamp: str) -> Any:
     ids = _project.item_ids()
     out = pd.DataFrame({"item_id": ids.astype(str),
                         "title": [_project.title(c) for c in range(len(ids))]})
-    category = _project.manifest["dataset"].get("item_category")
-    items = _project.artifacts.items  # no typed accessor yet (a Project.item_attributes)
+    category = _project.item_category()
+    items = _project.item_table()
     if category and category in items:
         by_id = dict(zip(items["item_id"].astype(str), items[category].astype(str),
                          strict=True))

@@ -112,7 +112,7 @@ def item_picker(project: Project, ranked: RankedList) -> str | None:
     if ss.get(state.ITEM_USER, ranked.user_id) != ranked.user_id:
         current = None  # picked for another user
         ss.pop("exp_item", None)  # the keyed box would keep it if it is in this list too
-    if current and current not in project.artifacts.store.item_ids:
+    if current and current not in project.item_ids():
         st.warning(f"item '{md_escape(current)}' (from the link) is not in this project; "
                    "pick another")
         current = None

@@ -91,11 +91,12 @@ def export_report(report: ExplanationReport, fmt: ReportFormat) -> bytes:
     html
         One self-contained, offline, printable page (inline SVG charts, no scripts).
     pdf
-        A4 pages: summary, then per user an overview and item cards (fpdf2).
+        A4 pages: summary, model health, partial dependence, then per user an overview
+        and item cards (fpdf2).
     csv, parquet
-        A ZIP holding ``recommendations``, ``attributions`` (long form), ``health`` and
-        ``health_warnings`` (see :func:`explain.report.export_tables`) plus
-        ``provenance.json``. CSV text cells
+        A ZIP holding ``recommendations``, ``attributions`` (long form), ``health``,
+        ``health_warnings`` and ``partial_dependence`` (see
+        :func:`explain.report.export_tables`) plus ``provenance.json``. CSV text cells
         that a spreadsheet would run as formulas are prefixed with ``'``; Parquet keeps
         the data as it is (typed, for programs).
     json
@@ -103,8 +104,9 @@ def export_report(report: ExplanationReport, fmt: ReportFormat) -> bytes:
     xlsx
         Sheets ``recommendations``, ``attributions`` (wide: a column per feature),
         ``feature_values``, ``health`` (model metrics beside baselines with confidence
-        intervals), ``health_warnings``, ``metrics`` (long: value, interval, baseline and
-        lift per metric) and ``provenance``; formula-like text neutralised.
+        intervals), ``health_warnings``, ``partial_dependence`` (wide: a row per feature
+        value), ``metrics`` (long: value, interval, baseline and lift per metric) and
+        ``provenance``; formula-like text neutralised.
     """
     if fmt == "html":
         from explain.report._html import render_html

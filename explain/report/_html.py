@@ -15,6 +15,7 @@ from explain._display import format_contribution, format_value
 from explain._plots import waterfall_steps
 from explain._types import Attribution
 from explain.report._build import ExplanationReport
+from explain.report._pdp_charts import pdp_caption, pdp_svg
 
 __all__ = ["health_display", "render_html", "waterfall_svg"]
 
@@ -40,7 +41,7 @@ def waterfall_svg(attr: Attribution, max_features: int = 8) -> Markup:
     for r, s in enumerate(steps):
         y = r * _ROW + 3
         a, b = sorted((x(s.start), x(s.end)))
-        label = s.label if len(s.label) <= 40 else s.label[:39] + "…"
+        label = s.short_label(40)  # a long feature name is cut, its value kept
         value = format_value(round(s.end, 4)) if s.kind in ("base", "total") \
             else format_contribution(s.delta)
         weight = ' font-weight="bold"' if s.kind == "total" else ""
@@ -132,6 +133,16 @@ confidence intervals and warnings.</p>{% endif %}
 <p>Coverage {{ mfmt(metrics.coverage) }} · diversity {{ mfmt(metrics.diversity) }}{% if metrics.get("diversity_reason") %} ({{ metrics.get("diversity_reason") }}){% endif %} ·
 novelty {{ mfmt(metrics.novelty) }} bits</p>
 </section>
+{% if report.partial_dependence %}
+<section id="partial-dependence">
+<h2>Partial dependence of the {{ report.partial_dependence|length }} most important features</h2>
+<p class="muted">{{ pdp_caption }}</p>
+{% for p in report.partial_dependence %}
+<h3>{{ p.feature.description }} <span class="id">{{ p.feature.name }}</span></h3>
+{{ pdp_svg(p, report.tasks) }}
+{% endfor %}
+</section>
+{% endif %}
 {% if report.users|length > 1 %}
 <nav><h2>Users</h2><ol>{% for u in report.users %}<li><a href="#user-{{ loop.index }}">{{ u.user_id }}</a></li>{% endfor %}</ol></nav>
 {% endif %}
@@ -258,4 +269,6 @@ def render_html(report: ExplanationReport) -> str:
                        if report.health is None or title != _MODELS],  # in the health section
         tasks=report.task_names(),
         task_dirs={t.name: t.direction for t in report.tasks}, fmt=_fmt, mfmt=_mfmt, pct=_pct,
-        contrib=format_contribution, svg=waterfall_svg)
+        contrib=format_contribution, svg=waterfall_svg, pdp_svg=pdp_svg,
+        pdp_caption=pdp_caption(report.partial_dependence[0].n_pairs)
+        if report.partial_dependence else "")

@@ -2,9 +2,10 @@
 
 No browser and no system package: the DejaVu Sans font that matplotlib ships is
 embedded for Unicode text. Layout (A4 portrait): one summary page, one model-health page
-(when the project recorded health), then per user one overview page (top-K table and
-task-share chart) and item pages with three item cards each, so a report has
-``1 + [health] + Σ_users (1 + ceil(n_items / 3))`` pages.
+(when the project recorded health), a partial-dependence page (four features a page),
+then per user one overview page (top-K table and task-share chart) and item pages with
+three item cards each, so a report has
+``1 + [health] + ceil(n_pd / 4) + Σ_users (1 + ceil(n_items / 3))`` pages.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from explain.report._html import (
     _pct,
     health_display,
 )
+from explain.report._pdp_charts import PALETTE as _PALETTE
+from explain.report._pdp_charts import pdp_caption, pdp_png
 
 __all__ = ["CARDS_PER_PAGE", "expected_pages", "render_pdf"]
 
@@ -38,13 +41,14 @@ CARDS_PER_PAGE = 3
 _CARD_H = 88.0
 _LAST_LINE_Y = 268.0  # warnings below this go to a "... more" line, keeping one page
 _FONT = "DejaVu"
-_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+_PDP_PER_PAGE = 4
 
 
 def expected_pages(report: ExplanationReport) -> int:
     """Number of pages :func:`render_pdf` produces for ``report``."""
     health = 1 if report.health is not None else 0
-    return 1 + health + sum(1 + math.ceil(len(u.items) / CARDS_PER_PAGE) for u in report.users)
+    pdp = math.ceil(len(report.partial_dependence) / _PDP_PER_PAGE)
+    return 1 + health + pdp + sum(1 + math.ceil(len(u.items) / CARDS_PER_PAGE) for u in report.users)
 
 
 def _rgb(hex_color: str) -> tuple[int, int, int]:
@@ -267,6 +271,22 @@ def _health_page(pdf: _Doc, report: ExplanationReport) -> None:
                        new_x="LMARGIN", new_y="NEXT")
 
 
+def _pdp_pages(pdf: _Doc, report: ExplanationReport) -> None:
+    """Partial dependence of the most important features, four charts a page."""
+    pds = report.partial_dependence
+    for start in range(0, len(pds), _PDP_PER_PAGE):
+        pdf.add_page()
+        _heading(pdf, f"Partial dependence of the {len(pds)} most important features", 13)
+        pdf.set_font(_FONT, "", 7.5)
+        pdf.multi_cell(0, 4, pdp_caption(pds[0].n_pairs), new_x="LMARGIN", new_y="NEXT")
+        for p in pds[start:start + _PDP_PER_PAGE]:
+            pdf.ln(2)
+            pdf.set_font(_FONT, "B", 9)
+            pdf.cell(0, 5, _fit(pdf, f"{p.feature.description} ({p.feature.name})", 186),
+                     new_x="LMARGIN", new_y="NEXT")
+            pdf.image(pdp_png(p, report.tasks), x=12, w=186)
+
+
 def _user_page(pdf: _Doc, user: UserReport, tasks: list[str]) -> None:
     pdf.add_page()
     _heading(pdf, f"User {user.user_id}", 14)
@@ -305,7 +325,7 @@ def _waterfall(pdf: _Doc, e: BlendedAttribution, x0: float, y0: float, w: float)
     pdf.line(zero, y0, zero, y0 + row * len(steps))
     for r, s in enumerate(steps):
         y = y0 + r * row
-        label = _fit(pdf, s.label, label_w - 3)
+        label = _fit(pdf, s.short_label(44), label_w - 3)  # keeps the value
         pdf.text(x0 + label_w - 1.5 - pdf.get_string_width(label), y + 3.0, label)
         a = x0 + label_w + (min(s.start, s.end) - lo) / span * bars
         b = x0 + label_w + (max(s.start, s.end) - lo) / span * bars
@@ -357,6 +377,7 @@ def render_pdf(report: ExplanationReport) -> bytes:
     _summary_page(pdf, report)
     if report.health is not None:
         _health_page(pdf, report)
+    _pdp_pages(pdf, report)
     tasks = report.task_names()
     for user in report.users:
         _user_page(pdf, user, tasks)

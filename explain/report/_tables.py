@@ -15,7 +15,7 @@ from explain._types import BlendedAttribution
 from explain.report._build import ExplanationReport
 
 __all__ = ["BASE_FEATURE", "BLEND", "export_tables", "health_tables", "metric_rows",
-           "neutralise", "neutralise_frame", "safe_filename"]
+           "neutralise", "neutralise_frame", "pdp_table", "safe_filename"]
 
 BLEND = "blend"
 """``task`` value of the blended score's attributions."""
@@ -151,6 +151,39 @@ def health_tables(report: ExplanationReport) -> dict[str, pd.DataFrame]:
     return {"health": frame, "health_warnings": pd.DataFrame(warnings, columns=_WARNING_COLUMNS)}
 
 
+_PD_LONG = ["feature", "description", "value", "label", "task", "prediction", "score"]
+
+
+def pdp_table(report: ExplanationReport,
+              layout: Literal["long", "wide"] = "long") -> pd.DataFrame:
+    """The report's partial dependence, most important feature first.
+
+    ``long``: :meth:`explain.PartialDependence.to_frame` of each feature with its
+    ``description``: one row per (feature, grid value, task or ``"blend"``) with the mean
+    natural-unit ``prediction`` (NaN for the blend) and mean transformed ``score`` (the
+    blended score for the blend). ``wide``: one row per (feature, grid value) with
+    ``<task>_prediction`` and ``<task>_score`` columns and ``blend``.
+    """
+    tasks = report.task_names()
+    wide_cols = ["feature", "description", "value", "label",
+                 *[f"{t}_{q}" for t in tasks for q in ("prediction", "score")], BLEND]
+    parts = []
+    for p in report.partial_dependence:
+        if layout == "long":
+            frame = p.to_frame()
+            frame.insert(1, "description", p.feature.description)
+        else:
+            frame = pd.DataFrame({"feature": p.feature.name, "description": p.feature.description,
+                                  "value": p.grid, "label": p.labels()})
+            for k, t in enumerate(p.tasks):
+                frame[f"{t}_prediction"], frame[f"{t}_score"] = p.prediction[k], p.transformed[k]
+            frame[BLEND] = p.blended
+        parts.append(frame)
+    if not parts:
+        return pd.DataFrame(columns=_PD_LONG if layout == "long" else wide_cols)
+    return pd.concat(parts, ignore_index=True)
+
+
 def metric_rows(metrics: Mapping[str, Any]) -> pd.DataFrame:
     """``Evaluation.to_dict()`` in long form: one row per (section, task, metric) with the
     value, its interval, the best baseline and the lift, and why a value is missing."""
@@ -192,6 +225,8 @@ def export_tables(report: ExplanationReport,
     ``feature_values`` table.
 
     ``health`` and ``health_warnings``: see :func:`health_tables`.
+
+    ``partial_dependence``: see :func:`pdp_table`.
     """
     tasks = report.task_names()
     items = [e for u in report.users for e in u.items]
@@ -209,4 +244,4 @@ def export_tables(report: ExplanationReport,
              **{f: _cell(v) for f, v in zip(e.attribution.feature_names,
                                             e.attribution.feature_values, strict=True)}}
             for e in items])
-    return out | health_tables(report)
+    return out | health_tables(report) | {"partial_dependence": pdp_table(report, layout)}

@@ -77,14 +77,18 @@ class FeatureStore:
     ) -> FeatureFrame:
         """Features of (user code, item code) pairs as of the test cutoff, in the user's
         usual context."""
+        return FeatureFrame(self.assemble(self.prior_for(users, items)), self.specs)
+
+    def prior_for(self, users: NDArray[np.integer], items: NDArray[np.integer]) -> Prior:
+        """What is known at the test cutoff about (user code, item code) pairs, in the
+        user's usual context: the input of :meth:`assemble` (what-if edits change it)."""
         u = np.asarray(users, dtype=np.int64)
         i = np.asarray(items, dtype=np.int64)
-        ncat = self.n_categories
         cat = self.item_category[i]
-        prior = Prior(
+        return Prior(
             user=self.user_totals[u],
             item=self.item_totals[i],
-            user_category=lookup_keyed(self.uc_keys, self.uc_totals, u * ncat + cat),
+            user_category=self.category_totals(u, cat),
             user_item=lookup_keyed(self.ui_keys, self.ui_totals, u * len(self.item_ids) + i),
             user_static=self.user_static[u],
             item_static=self.item_static[i],
@@ -94,7 +98,17 @@ class FeatureStore:
             latent_user=self.latent_user[u],
             latent_item=self.latent_item[i],
         )
-        return FeatureFrame(assemble(self.layout, self.stats, prior), self.specs)
+
+    def category_totals(self, users: NDArray[np.int64],
+                        categories: NDArray[np.int64]) -> NDArray[np.float64]:
+        """(n, 2) each user's exposures and positives in an item category before the cutoff
+        (``Prior.user_category``)."""
+        return lookup_keyed(self.uc_keys, self.uc_totals, users * self.n_categories + categories)
+
+    def assemble(self, prior: Prior) -> NDArray[np.float32]:
+        """The feature matrix of ``prior`` (:func:`assemble` with this store's layout and
+        population rates): the same formulas as every training row."""
+        return assemble(self.layout, self.stats, prior)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
 def test_explain_json_sums_to_the_recommended_score(project: Project, project_dir: Path,
                                                     user_id: str,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    ranked = project.recommend(user_id, {"returned": 2.0}, k=2, transform="percentile")
+    ranked = project.recommend(user_id, weights={"returned": 2.0}, k=2, transform="percentile")
     a, b = ranked.items
     code, out, _ = _run(capsys, "explain", "--artifacts", str(project_dir), "--user", user_id,
                         "--item", a.item_id, "--weight", "returned=2", "--transform",

@@ -15,8 +15,8 @@ W = {"click": 1.0, "purchase": 1.5, "revenue": 0.5, "returned": 1.0}
 
 
 def test_top_matches_recommend(project: Project, user_id: str) -> None:
-    ranked = project.recommend(user_id, W, k=10, transform="percentile")
-    top = explain_top(project, user_id, W, k=10, transform="percentile")
+    ranked = project.recommend(user_id, weights=W, k=10, transform="percentile")
+    top = explain_top(project, user_id, weights=W, k=10, transform="percentile")
     assert [e.item_id for e in top] == [it.item_id for it in ranked.items]
     assert [e.rank for e in top] == list(range(1, 11))
     for e, it in zip(top, ranked.items, strict=True):
@@ -32,7 +32,7 @@ def test_top_matches_recommend(project: Project, user_id: str) -> None:
 
 
 def test_task_shares_sum_to_the_score(project: Project, user_id: str) -> None:
-    for e in explain_top(project, user_id, W, k=5):
+    for e in explain_top(project, user_id, weights=W, k=5):
         shares = [te.share for te in e.tasks.values()]
         assert sum(shares) == pytest.approx(e.score, abs=1e-9)
         assert sum(abs(te.share_fraction) for te in e.tasks.values()) == pytest.approx(1.0)
@@ -42,8 +42,8 @@ def test_task_shares_sum_to_the_score(project: Project, user_id: str) -> None:
 
 
 def test_items_keep_order_and_any_item_can_be_explained(project: Project, user_id: str) -> None:
-    items = [str(i) for i in project.artifacts.store.item_ids[:6]][::-1]
-    out = explain_items(project, user_id, items, W)
+    items = [str(i) for i in project.item_ids()[:6]][::-1]
+    out = explain_items(project, user_id, items, weights=W)
     assert [e.item_id for e in out] == items
     for e in out:
         assert e.attribution.total() == pytest.approx(e.score, abs=1e-9)
@@ -64,7 +64,7 @@ def test_explain_item_json_form_sums_to_score(project: Project, user_id: str) ->
 
 
 def test_pair_is_antisymmetric_and_sums_to_the_gap(project: Project, user_id: str) -> None:
-    a, b, c = explain_top(project, user_id, W, k=3)
+    a, b, c = explain_top(project, user_id, weights=W, k=3)
     ab, ba = attribute_pair(a, c), attribute_pair(c, a)
     np.testing.assert_array_equal(ab.attribution.values, -ba.attribution.values)
     assert ab.gap == -ba.gap
@@ -74,7 +74,7 @@ def test_pair_is_antisymmetric_and_sums_to_the_gap(project: Project, user_id: st
     assert sum(ab.tasks.values()) == pytest.approx(ab.gap, abs=1e-9)
     assert all(d > 0 for *_, d in ab.top_for_a) and all(d < 0 for *_, d in ab.top_for_b)
     assert [r[0] for r in ab.top_for_a] == [r[0] for r in ba.top_for_b]
-    same = explain_pair(project, user_id, a.item_id, c.item_id, W)
+    same = explain_pair(project, user_id, a.item_id, c.item_id, weights=W)
     np.testing.assert_allclose(same.attribution.values, ab.attribution.values, atol=1e-12)
     d = same.to_dict()
     assert (d["item_id"], d["vs"]) == (a.item_id, c.item_id)
@@ -83,13 +83,13 @@ def test_pair_is_antisymmetric_and_sums_to_the_gap(project: Project, user_id: st
 
 
 def test_pair_needs_matching_settings(project: Project, user_id: str) -> None:
-    a = explain_top(project, user_id, W, k=1)[0]
-    b = explain_top(project, user_id, W, k=1, transform="minmax")[0]
+    a = explain_top(project, user_id, weights=W, k=1)[0]
+    b = explain_top(project, user_id, weights=W, k=1, transform="minmax")[0]
     with pytest.raises(ExplanationError, match="at different weights or transforms"):
         attribute_pair(a, b)
     other = str(project.user_ids()[0] if project.user_ids()[0] != user_id
                 else project.user_ids()[1])
-    c = explain_top(project, other, W, k=1)[0]
+    c = explain_top(project, other, weights=W, k=1)[0]
     with pytest.raises(ExplanationError, match="items belong to different users"):
         attribute_pair(a, c)
 
@@ -111,4 +111,4 @@ def test_attribution_helpers(project: Project, user_id: str) -> None:
     assert set(groups) == set(attr.groups)
     assert sum(groups.values()) == pytest.approx(attr.values.sum())
     j = attr.index("item_category")
-    assert attr.feature_values[j] in project.artifacts.store.specs[j].categories
+    assert attr.feature_values[j] in project.feature_specs[j].categories

@@ -6,17 +6,19 @@ import numpy as np
 import pytest
 
 from explain import beeswarm_frame, dependence, global_importance
-from recsys.errors import ExplanationError
+from recsys.errors import BlendError, ExplanationError
 from recsys.project import Project
 
 
 @pytest.fixture(scope="module")
 def gi(project: Project):  # noqa: ANN201 - GlobalImportance
-    return global_importance(project, {"purchase": 2.0}, "percentile", n=300, random_state=3)
+    return global_importance(project, weights={"purchase": 2.0}, transform="percentile", n=300,
+                             random_state=3)
 
 
 def test_sample_is_reproducible_and_additive(project: Project, gi) -> None:  # noqa: ANN001
-    again = global_importance(project, {"purchase": 2.0}, "percentile", n=300, random_state=3)
+    again = global_importance(project, weights={"purchase": 2.0}, transform="percentile", n=300,
+                              random_state=3)
     np.testing.assert_array_equal(gi.rows, again.rows)
     np.testing.assert_array_equal(gi.values, again.values)
     assert gi.rows.size == 300 and np.all(np.diff(gi.rows) > 0)
@@ -24,7 +26,7 @@ def test_sample_is_reproducible_and_additive(project: Project, gi) -> None:  # n
     assert not np.array_equal(gi.rows, other.rows)
     # each sampled row's attributions sum to its blended score on the stored test margins
     table = project.test_table("percentile")[:, gi.rows].astype(np.float64)
-    blended = project.signed_vector({"purchase": 2.0}) @ table
+    blended = project.spec({"purchase": 2.0}).signed @ table
     np.testing.assert_allclose(gi.base + gi.values.sum(axis=1), blended, atol=1e-5)
     assert gi.weights["purchase"] == 2.0 and gi.transform == "percentile"
 
@@ -64,10 +66,14 @@ def test_errors(project: Project, gi) -> None:  # noqa: ANN001
 
 def test_reweight_equals_a_fresh_computation(project: Project, gi) -> None:  # noqa: ANN001
     new = {"click": 0.2, "purchase": 3.0, "revenue": 0.0, "returned": 2.0}
-    fresh = global_importance(project, new, gi.transform, n=len(gi.rows), random_state=3)
+    fresh = global_importance(project, weights=new, transform=gi.transform, n=len(gi.rows),
+                              random_state=3)
     moved = gi.reweight(new)
     np.testing.assert_allclose(moved.values, fresh.values, rtol=1e-9, atol=1e-12)
     assert moved.base == pytest.approx(fresh.base, rel=1e-9, abs=1e-12)
     assert moved.weights == fresh.weights
-    with pytest.raises(ExplanationError, match="unknown task"):
+    # validated like every blend request (it used to skip weight validation)
+    with pytest.raises(BlendError, match=r"unknown task 'clicks' \(did you mean 'click'\?\)"):
         gi.reweight({"clicks": 1.0})
+    with pytest.raises(BlendError, match="task 'click': blend weight must be >= 0"):
+        gi.reweight({"click": -1.0})

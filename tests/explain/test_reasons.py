@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -64,7 +66,7 @@ def test_second_driver_when_nothing_holds_it_back() -> None:
 
 
 def test_reasons_on_the_demo_name_the_top_feature(project: Project, user_id: str) -> None:
-    specs = {s.name: s for s in project.artifacts.store.specs}
+    specs = {s.name: s for s in project.feature_specs}
     for e in explain_top(project, user_id, k=10):
         attr = e.attribution
         j = int(np.argmax(attr.values))
@@ -104,3 +106,27 @@ def test_years_and_small_ids_print_without_separators() -> None:
     assert format_value(1942.0) == "1942" and format_value(2017) == "2017"
     assert format_value(25000) == "25,000" and format_value(123456.0) == "1.235e+05"
     assert format_value(-3.0) == "\u22123"
+
+
+_DOUBLE_NEGATIVE = re.compile(r"[\u2212-]\s?\d[\d.,]*%?\)?\s+(below|lower|less|under|fewer)|"
+                              r"\bnot\s+un|\bno\s+(?:not|never)\b")
+
+
+def test_relative_phrases_state_a_size_and_a_direction() -> None:
+    v: dict[str, object] = {"item_price": 42.99}
+    below = feature_phrase("item_price_vs_user", "price relative to what this user usually "
+                           "picks", -12.5, -0.2, v)
+    assert below == "price 42.99 is 12.5 below what this user usually picks"
+    assert not _DOUBLE_NEGATIVE.search(below)
+
+
+def test_no_double_negatives_on_the_demo(project: Project, user_id: str) -> None:
+    texts = [r for e in explain_top(project, user_id, k=10) for r in e.reasons]
+    assert texts and not [t for t in texts if _DOUBLE_NEGATIVE.search(t)]
+    assert _DOUBLE_NEGATIVE.search("scores \u22121.25 below B")  # the check bites
+
+
+def test_a_blank_description_reads_as_the_column_name() -> None:
+    attr = Attribution(np.array([0.5]), 0.0, ("weather",), (3.0,), ("context",), ("",))
+    reasons = reasons_for(attr, {}, ())
+    assert reasons == ("Weather of 3 lifts the score (+0.50).",)

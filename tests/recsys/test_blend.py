@@ -14,17 +14,18 @@ from hypothesis import given, settings
 from numpy.typing import NDArray
 
 from recsys.blend import (
+    TRANSFORM_KINDS,
+    BlendSpec,
     BlendWeights,
     Transform,
     TransformKind,
-    blend_scores,
-    blend_table,
+    blend,
     fit_transform,
     top_k,
 )
 from recsys.errors import BlendError
 
-KINDS: list[TransformKind] = ["zscore", "percentile", "minmax"]
+KINDS: list[TransformKind] = list(TRANSFORM_KINDS)
 TASKS = ["ctr", "cvr", "dwell", "returns"]
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False)
@@ -168,7 +169,7 @@ def test_percentile_merges_equal_quantiles() -> None:
 
 def test_transform_errors_name_the_problem() -> None:
     with pytest.raises(
-        BlendError, match="unknown kind 'log'; valid kinds are 'minmax', 'percentile', 'zscore'"
+        BlendError, match="unknown transform 'log'; valid kinds are 'zscore', 'percentile', 'minmax'"
     ):
         fit_transform("log", np.arange(3.0))  # type: ignore[arg-type]
     with pytest.raises(BlendError, match="n_knots must be >= 2, got 1"):
@@ -198,8 +199,8 @@ def test_blend_weights_keep_order_and_copy_on_write() -> None:
     w = BlendWeights.of({"cvr": 2, "ctr": 0.5})
     assert w.weights == (("cvr", 2.0), ("ctr", 0.5))
     assert w.get("ctr") == 0.5
-    w2 = w.with_weight("ctr", 0.0).with_weight("dwell", 1.0)
-    assert w2.as_dict() == {"cvr": 2.0, "ctr": 0.0, "dwell": 1.0}
+    d = w.as_dict()
+    d["ctr"] = 9.0
     assert w.as_dict() == {"cvr": 2.0, "ctr": 0.5}
     np.testing.assert_array_equal(w.vector(["ctr", "cvr"], [1, -1]), [0.5, -2.0])
 
@@ -217,8 +218,11 @@ def test_blend_weights_keep_order_and_copy_on_write() -> None:
 def test_invalid_weights_raise(mapping: dict[str, Any], message: str) -> None:
     with pytest.raises(BlendError, match=message):
         BlendWeights.of(mapping)
-    with pytest.raises(BlendError, match=message):
-        BlendWeights.of({"cvr": 1.0}).with_weight(*next(iter(mapping.items())))
+    if "" not in mapping:  # the spec validates the same way
+        spec = BlendSpec.resolve(["ctr", "cvr"], [1, 1], {"ctr": 1, "cvr": 1},
+                                 transform="zscore", k=5)
+        with pytest.raises(BlendError, match=message):
+            spec.replace(mapping)
 
 
 def test_weight_task_errors_name_tasks_with_did_you_mean() -> None:
@@ -239,70 +243,91 @@ def test_weight_task_errors_name_tasks_with_did_you_mean() -> None:
         BlendWeights((("a", 1.0), ("a", 2.0)))
 
 
-# ---------------------------------------------------------------- blend_scores
+# ---------------------------------------------------------------- BlendSpec and blend
 
 
-@st.composite
-def task_scores(draw: st.DrawFn) -> dict[str, NDArray[np.float64]]:
-    n_tasks = draw(st.integers(1, len(TASKS)))
-    shape = draw(hnp.array_shapes(min_dims=1, max_dims=2, max_side=6))
-    return {t: draw(hnp.arrays(np.float64, shape, elements=finite)) for t in TASKS[:n_tasks]}
+def _spec(weights: dict[str, float] | None = None, **kw: Any) -> BlendSpec:
+    return BlendSpec.resolve(["ctr", "cvr", "returns"], [1, 1, -1],
+                             {"ctr": 1.0, "cvr": 2.0, "returns": 0.5}, weights,
+                             transform=kw.pop("transform", "zscore"), k=kw.pop("k", 10))
+
+
+def test_spec_resolves_partial_weights_in_task_order() -> None:
+    spec = _spec({"returns": 3.0, "ctr": 0.0})
+    assert spec.weights.as_dict() == {"ctr": 0.0, "cvr": 2.0, "returns": 3.0}
+    np.testing.assert_array_equal(spec.signed, [0.0, 2.0, -3.0])
+    assert not spec.signed.flags.writeable
+    assert spec.to_dict() == {"weights": {"ctr": 0.0, "cvr": 2.0, "returns": 3.0},
+                              "transform": "zscore", "k": 10}
+    moved = spec.replace({"cvr": 1.5}, transform="percentile", k=3)
+    assert (moved.weights.get("cvr"), moved.transform, moved.k) == (1.5, "percentile", 3)
+    assert spec.weights.get("cvr") == 2.0  # frozen: replace makes a new spec
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"weights": {"ctrr": 1.0}}, r"unknown task 'ctrr' \(did you mean 'ctr'\?\); tasks are ctr"),
+        ({"weights": {"cvr": -1.0}}, "task 'cvr': blend weight must be >= 0, got -1.0"),
+        ({"weights": {"cvr": float("nan")}}, "task 'cvr': blend weight must be a finite number"),
+        ({"transform": "rank"}, "unknown transform 'rank'; valid kinds are 'zscore', 'percentile'"),
+        ({"k": 0}, "K must be a whole number >= 1, got 0"),
+        ({"k": 2.5}, "K must be a whole number >= 1, got 2.5"),
+    ],
+)
+def test_every_bad_request_is_one_blend_error(kw: dict[str, Any], message: str) -> None:
+    with pytest.raises(BlendError, match=message):
+        _spec(kw.pop("weights", None), **kw)
+
+
+dyadic = st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.0, 4.0])
+small_tables = hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 5),
+                                                 st.integers(1, 9)),
+                          elements=st.sampled_from([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0]))
 
 
 @PROPERTY
-@given(scores=task_scores(), w1=four_weights, w2=four_weights, a=weight, b=weight)
-def test_blend_scores_is_linear_in_weights(
-    scores: dict[str, NDArray[Any]], w1: list[float], w2: list[float], a: float, b: float
-) -> None:
-    tasks = list(scores)
-    bw1 = BlendWeights.of(dict(zip(tasks, w1, strict=False)))
-    bw2 = BlendWeights.of(dict(zip(tasks, w2, strict=False)))
-    combined = BlendWeights.of({t: a * bw1.get(t) + b * bw2.get(t) for t in tasks})
-    expected = a * blend_scores(scores, bw1) + b * blend_scores(scores, bw2)
-    np.testing.assert_allclose(blend_scores(scores, combined), expected, rtol=1e-9, atol=1e-6)
+@given(table=small_tables, w1=four_weights, w2=four_weights, a=weight, b=weight)
+def test_blend_is_linear_in_the_weights(table: NDArray[Any], w1: list[float], w2: list[float],
+                                        a: float, b: float) -> None:
+    n = table.shape[0]
+    v1, v2 = np.array(w1[:n]), np.array(w2[:n])
+    np.testing.assert_allclose(blend(table, a * v1 + b * v2),
+                               a * blend(table, v1) + b * blend(table, v2), rtol=1e-9, atol=1e-6)
 
 
 @PROPERTY
-@given(scores=task_scores(), ws=four_weights, perm=st.randoms())
-def test_blend_scores_ignores_task_order(
-    scores: dict[str, NDArray[Any]], ws: list[float], perm: Any
-) -> None:
-    tasks = list(scores)
-    w = BlendWeights.of(dict(zip(tasks, ws, strict=False)))
-    shuffled = tasks.copy()
-    perm.shuffle(shuffled)
-    w_shuffled = BlendWeights.of({t: w.get(t) for t in reversed(shuffled)})
-    signs = {t: -1.0 for t in shuffled[:1]}
-    np.testing.assert_array_equal(
-        blend_scores({t: scores[t] for t in shuffled}, w_shuffled, signs=signs),
-        blend_scores(scores, w, signs=signs),
-    )
+@given(table=small_tables, ws=st.lists(dyadic, min_size=4, max_size=4), perm=st.randoms(),
+       k=st.integers(1, 12))
+def test_top_k_ignores_task_order(table: NDArray[Any], ws: list[float], perm: Any,
+                                  k: int) -> None:
+    n = table.shape[0]
+    order = list(range(n))
+    perm.shuffle(order)
+    w = np.array(ws[:n]) * np.where(np.arange(n) == 0, -1.0, 1.0)
+    idx, score = top_k(table, w, k)
+    idx2, score2 = top_k(table[order], w[order], k)  # dyadic values: every sum is exact
+    np.testing.assert_array_equal(idx, idx2)
+    np.testing.assert_array_equal(score, score2)
 
 
-def test_blend_scores_signs_and_nan() -> None:
-    scores = {"ctr": np.array([1.0, np.nan]), "dwell": np.array([2.0, 3.0])}
-    w = BlendWeights.of({"ctr": 0.0, "dwell": 0.5})
-    out = blend_scores(scores, w, signs={"dwell": -1})
-    assert out[0] == -1.0 and np.isnan(out[1]) and out.dtype == np.float64
+@PROPERTY
+@given(table=small_tables, ws=st.lists(dyadic, min_size=4, max_size=4), data=st.data())
+def test_top_k_rank_is_monotone_in_an_items_task_score(table: NDArray[Any], ws: list[float],
+                                                        data: st.DataObject) -> None:
+    n_tasks, _, n_cand = table.shape
+    w = np.array(ws[:n_tasks])
+    t = data.draw(st.integers(0, n_tasks - 1))
+    c = data.draw(st.integers(0, n_cand - 1))
+    bump = data.draw(st.sampled_from([0.5, 1.0, 4.0]))
+    higher = table.copy()
+    higher[t, :, c] += bump  # a better score on a task with weight >= 0
+    rank = lambda tab: np.argsort(top_k(tab, w, n_cand)[0], axis=1)[:, c]  # noqa: E731
+    assert np.all(rank(higher) <= rank(table))
+    assert np.all(blend(higher, w)[:, c] >= blend(table, w)[:, c])
 
 
-def test_blend_scores_errors() -> None:
-    w = BlendWeights.of({"ctr": 1.0, "cvr": 1.0})
-    with pytest.raises(
-        BlendError, match=r"task 'cvr' scores have shape \(3,\), expected \(2,\) like 'ctr'"
-    ):
-        blend_scores({"ctr": np.zeros(2), "cvr": np.zeros(3)}, w)
-    with pytest.raises(BlendError, match="no task scores given"):
-        blend_scores({}, w)
-    with pytest.raises(
-        BlendError, match=r"signs name unknown task 'ctrr' \(did you mean 'ctr'\?\)"
-    ):
-        blend_scores({"ctr": np.zeros(2), "cvr": np.zeros(2)}, w, signs={"ctrr": -1})
-    with pytest.raises(BlendError, match="no weight for task 'dwell'"):
-        blend_scores({"ctr": np.zeros(2), "cvr": np.zeros(2), "dwell": np.zeros(2)}, w)
-
-
-# ---------------------------------------------------------------- top_k and blend_table
+# ---------------------------------------------------------------- top_k and blend
 
 
 def reference_top_k(
@@ -346,7 +371,7 @@ def test_top_k_equals_a_full_stable_sort(case: Any) -> None:
     ref_index, ref_score = reference_top_k(table, w, k, valid)
     np.testing.assert_array_equal(index, ref_index)
     np.testing.assert_array_equal(score, ref_score)
-    blended = blend_table(table, w)
+    blended = blend(table, w).astype(np.float32)
     np.testing.assert_array_equal(
         score, np.where(index >= 0, np.take_along_axis(blended, np.maximum(index, 0), 1), np.nan)
     )
@@ -365,12 +390,13 @@ def test_top_k_pads_short_lists_and_breaks_ties_by_index() -> None:
 
 
 @pytest.mark.parametrize("n_users", [50, 20_000])  # serial and parallel kernels
-def test_blend_table_matches_tensordot(n_users: int, rng: np.random.Generator) -> None:
+def test_blend_matches_tensordot(n_users: int, rng: np.random.Generator) -> None:
     table = rng.normal(size=(3, n_users, 20)).astype(np.float32)
     table[1, 4, 7] = np.nan
     w = np.array([0.5, -1.0, 2.0])
-    out = blend_table(table, w)
-    assert out.dtype == np.float32 and out.shape == (n_users, 20)
+    out = blend(table, w)
+    assert out.dtype == np.float64 and out.shape == (n_users, 20)
+    np.testing.assert_array_equal(out[:3], blend(table[:, :3], w))  # parallel == serial
     expected = np.tensordot(w, table.astype(np.float64), axes=1)
     np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-6)
     assert np.isnan(out[4, 7]) and np.isnan(out).sum() == 1
@@ -392,9 +418,8 @@ def test_top_k_errors() -> None:
         top_k(table[0], [1.0], 2)
     with pytest.raises(BlendError, match=r"top_k: w must hold 2 finite task weights, got \[1.0\]"):
         top_k(table, [1.0], 2)
-    with pytest.raises(
-        BlendError, match=r"blend_table: w must hold 2 finite task weights, got \[1.0, nan\]"
-    ):
-        blend_table(table, [1.0, np.nan])
+    with pytest.raises(BlendError, match=r"blend: needs one finite weight per task, got "
+                                         r"\[1.0, nan\] for a table of shape \(2, 3, 4\)"):
+        blend(table, [1.0, np.nan])
     with pytest.raises(BlendError, match=r"top_k: valid must have shape \(3, 4\), got \(4, 3\)"):
         top_k(table, [1.0, 1.0], 2, valid=np.ones((4, 3), dtype=bool))

@@ -265,10 +265,9 @@ def test_evaluate_json_is_strict_with_reasons(small_project: Project) -> None:
     no_cat = dataclasses.replace(small_project.eval_context, has_category=False)
     from recsys.evaluate import evaluate_blend
 
-    w = small_project.weights()
-    top, _ = small_project.recommend_all(w)
-    ev = evaluate_blend(no_cat, small_project.test_table(), small_project.signed_vector(w), w,
-                        "zscore", 10, top)
+    spec = small_project.spec(transform="zscore", k=10)
+    top, _ = small_project.recommend_all(spec)
+    ev = evaluate_blend(no_cat, small_project.test_table("zscore"), spec, top)
     out = ev.to_dict()
     assert out["diversity"] is None and "item category" in out["diversity_reason"]
 

@@ -40,6 +40,27 @@ def fields(m: RankingMetrics) -> NDArray[np.float64]:
     return np.array([m.ndcg, m.recall, m.mrr, m.gauc])
 
 
+def undefined(offsets: list[int] | NDArray[np.integer], rel: list[float] | NDArray[np.floating],
+              ) -> list[bool]:
+    """Which of (NDCG, recall, MRR, GAUC) must be NaN, from the groups alone: the first
+    three when no group has a relevant row, GAUC when no group has both a relevant and
+    an irrelevant row. Every other metric must be a finite number."""
+    bounds = zip(offsets[:-1], offsets[1:], strict=False)
+    groups = [np.asarray(rel[lo:hi], dtype=float) for lo, hi in bounds]
+    has_pos = any((g > 0).any() for g in groups)
+    has_pair = any((g > 0).any() and (g <= 0).any() for g in groups)
+    return [not has_pos] * 3 + [not has_pair]
+
+
+def assert_defined_where_expected(m: RankingMetrics, offsets: list[int] | NDArray[np.integer],
+                                  rel: list[float] | NDArray[np.floating]) -> None:
+    """NaN exactly where the metric is undefined, finite and within [0, 1] elsewhere."""
+    got = fields(m)
+    assert np.isnan(got).tolist() == undefined(offsets, rel), got
+    ok = ~np.isnan(got)
+    assert np.isfinite(got[ok]).all() and ((got[ok] >= 0) & (got[ok] <= 1 + 1e-12)).all(), got
+
+
 def rank(s: list[float]) -> list[int]:
     """Positions by descending score, ties by position, NaN last."""
     return sorted(range(len(s)), key=lambda i: (math.isnan(s[i]), 0.0 if math.isnan(s[i]) else -s[i], i))
@@ -130,6 +151,7 @@ def test_kernel_matches_reference(case: tuple[list[int], list[float], list[list[
     offsets, s, rels, k = case
     got = ranking_metrics_many(np.array(offsets), np.array(s), np.array(rels).reshape(len(rels), -1), k)
     for m, rel in zip(got, rels, strict=True):
+        assert_defined_where_expected(m, offsets, rel)
         np.testing.assert_allclose(fields(m), reference(offsets, s, rel, k), rtol=1e-12, equal_nan=True)
     s32 = np.array(s, np.float32)  # float32 scores may tie where float64 ones did not
     one = ranking_metrics(np.array(offsets), s32, np.array(rels[0]), k)
@@ -144,7 +166,9 @@ def test_per_group_terms_average_to_the_metrics(
     offsets, s, rels, k = case
     rel = np.array(rels).reshape(len(rels), -1)
     whole = ranking_metrics_many(np.array(offsets), np.array(s), rel, k)
-    for g, m in zip(ranking_by_group(np.array(offsets), np.array(s), rel, k), whole, strict=True):
+    for g, m, r in zip(ranking_by_group(np.array(offsets), np.array(s), rel, k), whole, rel,
+                       strict=True):
+        assert_defined_where_expected(m, offsets, r)
         assert g.size.tolist() == np.diff(offsets).tolist()
         mean = (lambda x: np.nanmean(x) if (~np.isnan(x)).any() else NAN)  # noqa: E731
         gauc = (np.nansum(g.auc * g.size) / g.size[~np.isnan(g.auc)].sum()
@@ -191,7 +215,10 @@ def test_invariant_to_row_permutation_and_positive_scale(
     s = rng.permutation(rel.shape[1]).astype(np.float64)  # distinct scores
     groups = [lo + rng.permutation(hi - lo) for lo, hi in zip(offs[:-1], offs[1:], strict=True)]
     perm = np.concatenate([np.arange(0), *groups])
-    base = [fields(m) for m in ranking_metrics_many(offs, s, rel, k)]
+    whole = ranking_metrics_many(offs, s, rel, k)
+    for m, r in zip(whole, rel, strict=True):  # comparing NaN with NaN proves nothing
+        assert_defined_where_expected(m, offs, r)
+    base = [fields(m) for m in whole]
     for s2, rel2 in ((s[perm], rel[:, perm]), (s * scale, rel)):
         for b, m in zip(base, ranking_metrics_many(offs, s2, rel2, k), strict=True):
             np.testing.assert_allclose(fields(m), b, rtol=1e-12, equal_nan=True)
@@ -203,8 +230,12 @@ def test_perfect_ranking(case: tuple[list[int], list[float], list[list[float]], 
     offsets, _, rels, k = case
     rel = np.array(rels[0])
     m = ranking_metrics(np.array(offsets), rel, rel, k)
-    assert np.isnan(m.ndcg) or (m.ndcg == pytest.approx(1.0) and m.mrr == 1.0)
-    assert np.isnan(m.gauc) or m.gauc == 1.0
+    assert_defined_where_expected(m, offsets, rel)
+    no_pos, _, _, no_pair = undefined(offsets, rel)
+    if not no_pos:  # some group has a relevant row: a perfect ranking scores 1
+        assert m.ndcg == pytest.approx(1.0) and m.mrr == 1.0
+    if not no_pair:  # some group has a relevant and an irrelevant row
+        assert m.gauc == 1.0
 
 
 def test_ranking_input_errors() -> None:

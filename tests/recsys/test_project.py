@@ -24,7 +24,7 @@ def test_recommend_lists_k_candidates_best_first(small_project: Project) -> None
     assert len({it.item_id for it in ranked.items}) == 10
     assert all(it.title for it in ranked.items)
     # the blended score is the weighted sum of the shown task scores
-    w = small_project.signed_vector()
+    w = small_project.spec().signed
     for it in ranked.items:
         parts = np.array([it.tasks[t] for t in small_project.task_names()])
         assert it.score == pytest.approx(float(w @ parts), rel=1e-5, abs=1e-5)
@@ -79,9 +79,9 @@ def test_unknown_names_are_clear_errors(small_project: Project) -> None:
     with pytest.raises(SchemaError, match="unknown user 'nobody'"):
         small_project.recommend("nobody")
     with pytest.raises(BlendError, match="clik"):
-        small_project.recommend(small_project.user_ids()[0], {"clik": 1.0})
+        small_project.recommend(small_project.user_ids()[0], weights={"clik": 1.0})
     with pytest.raises(BlendError, match="must be >= 0"):
-        small_project.recommend(small_project.user_ids()[0], {"click": -1.0})
+        small_project.recommend(small_project.user_ids()[0], weights={"click": -1.0})
 
 
 def test_tampered_artifacts_are_refused(small_artifacts: Path, tmp_path: Path) -> None:

@@ -34,13 +34,13 @@ def server(artifacts_root: Path) -> Iterator[str]:
 
 def _presses(project) -> tuple[str, int]:  # noqa: ANN001
     """A task slider and how many ArrowRight steps change the user's top item."""
-    base = project.default_weights().as_dict()
-    top = project.recommend(USER, base).items[0].item_id
+    base = project.spec().weights.as_dict()
+    top = project.recommend(USER, weights=base).items[0].item_id
     best: tuple[str, int] | None = None
     for task in ("revenue", "click", "purchase"):
         for n in range(1, int((5.0 - base[task]) / 0.1) + 1):
             w = round(base[task] + 0.1 * n, 1)
-            if project.recommend(USER, {**base, task: w}).items[0].item_id != top:
+            if project.recommend(USER, weights={**base, task: w}).items[0].item_id != top:
                 if best is None or n < best[1]:
                     best = (task, n)
                 break

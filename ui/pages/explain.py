@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
+from explain import feature_labels, waterfall_figure, waterfall_steps
 from ui import charts, flags, state, widgets
 from ui.text import md_escape
 
@@ -37,12 +38,10 @@ def _summary(e: BlendedAttribution) -> None:
 
 
 def _blend_tab(e: BlendedAttribution, view: state.View) -> None:
-    from explain import waterfall_steps
-
     left, right = st.columns([3, 2], gap="medium")
     with left:
         total = f"{e.attribution.base_value:.3f} {e.attribution.values.sum():+.3f} = {e.score:.3f}"
-        st.plotly_chart(charts.waterfall(
+        st.plotly_chart(waterfall_figure(
             waterfall_steps(e.attribution, _BARS), title=f"Blended score: {total}",
             unit="contribution to the blended score"), key="exp_waterfall")
     with right:
@@ -58,8 +57,6 @@ def _blend_tab(e: BlendedAttribution, view: state.View) -> None:
 
 
 def _task_tab(e: BlendedAttribution, view: state.View, t: TaskSpec) -> None:
-    from explain import waterfall_steps
-
     x = e.tasks[t.name]
     cols = st.columns(4)
     cols[0].metric("Prediction", f"{x.prediction:.4g}",
@@ -70,7 +67,7 @@ def _task_tab(e: BlendedAttribution, view: state.View, t: TaskSpec) -> None:
     cols[3].metric("Share", f"{x.share:+.4f}", f"{x.share_fraction:+.0%} of |shares|",
                    delta_color="off", delta_arrow="off",
                    help=f"Signed weight {x.weight:+.2f} × transformed.")
-    st.plotly_chart(charts.waterfall(
+    st.plotly_chart(waterfall_figure(  # the value axis zooms to the bars (base far from 0)
         waterfall_steps(x.attribution, _BARS), unit=t.score_description(),
         title=f"{t.name}: {x.attribution.base_value:.3f} {x.attribution.values.sum():+.3f} "
               f"= {x.margin:.3f}"), key=f"exp_waterfall_{t.name}")
@@ -92,8 +89,6 @@ def _tabs(e: BlendedAttribution, view: state.View) -> None:
 @st.fragment
 def _compare(project: Project, view: state.View, user: str, item: str,
              ranked: RankedList) -> None:
-    from explain import waterfall_steps
-
     st.subheader("Compare with another item")
     others = {it.item_id: f"{it.rank}. {it.title}" for it in ranked.items if it.item_id != item}
     if not others:
@@ -104,21 +99,26 @@ def _compare(project: Project, view: state.View, user: str, item: str,
     with widgets.guard():
         pair = state.pair_explanation(project, view.stamp, user, item, vs, view.weights,
                                       view.transform)
-        verb = "above" if pair.gap >= 0 else "below"
-        st.markdown(f"**{md_escape(pair.title_a)}** scores **{pair.gap:+.4f}** {verb} "
-                    f"**{md_escape(pair.title_b)}**; the bars add up to that gap.")
+        gap = f"{abs(pair.gap):.4f}"  # a size: "lower than", never "−0.4 below"
+        how = ("the same as" if gap == "0.0000" else
+               "higher than" if pair.gap > 0 else "lower than")
+        st.markdown(f"**{md_escape(pair.title_a)}** (A) scores **{gap}** {how} "
+                    f"**{md_escape(pair.title_b)}** (B); the bars add up to that gap.")
         left, right = st.columns([3, 2], gap="medium")
         steps = waterfall_steps(pair.attribution, _BARS, base_label="base difference",
-                                total_label="score gap")
-        left.plotly_chart(charts.waterfall(steps, title="Φ(A) − Φ(B) by feature",
+                                total_label="score gap", values_b=pair.values_b or None)
+        left.plotly_chart(waterfall_figure(steps, title="Φ(A) − Φ(B) by feature (values: A vs B)",
                                            unit="difference in blended score"), key="exp_pair")
         right.plotly_chart(charts.signed_bars(dict(pair.tasks), unit="share(A) − share(B)",
                                               colours=charts.task_colours(view.task_names())),
                            key="exp_pair_tasks")
-        rows = [{"favours": "A" if d > 0 else "B", "feature": f, "value A": str(a),
-                 "value B": str(b), "difference": d}
+        labels = feature_labels(pair.attribution.feature_names, pair.attribution.descriptions)
+        rows = [{"favours": "A" if d > 0 else "B", "feature": labels[f], "column": f,
+                 "value A": str(a), "value B": str(b), "difference": d}
                 for f, a, b, d in (*pair.top_for_a, *pair.top_for_b)]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key="exp_pair_table")
+        column = st.column_config.TextColumn(help="Raw column name.")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="exp_pair_table",
+                     column_config={"column": column})
 
 
 def main() -> None:

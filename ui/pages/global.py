@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -24,17 +25,18 @@ def _unit(view: state.View, target: str) -> str:
 
 
 @st.fragment
-def _dependence(gi: GlobalImportance, view: state.View, target: str) -> None:
+def _dependence(gi: GlobalImportance, view: state.View, target: str,
+                labels: Mapping[str, str]) -> None:
     st.subheader("Dependence")
     order = gi.to_frame().sort_values(target, ascending=False)["feature"].tolist()
-    feature = st.selectbox("Feature", order, key="gl_feature",
+    feature = st.selectbox("Feature", order, key="gl_feature", format_func=labels.__getitem__,
                            help="How this feature's value moves its attribution (one dot per "
-                                "sampled test exposure).")
+                                "sampled test exposure).")  # options are plain text
     from explain import dependence
 
     frame = dependence(gi, feature, None if target == BLEND else target)
-    st.plotly_chart(charts.dependence_scatter(frame, feature, unit=_unit(view, target)),
-                    key="gl_dependence")
+    st.plotly_chart(charts.dependence_scatter(frame, feature, labels[feature],
+                                              unit=_unit(view, target)), key="gl_dependence")
 
 
 def main() -> None:
@@ -54,12 +56,15 @@ def main() -> None:
     with widgets.guard():
         project = view.project()
         gi = state.global_importance(project, view.stamp, view.weights, view.transform, n)
+        from explain import beeswarm_frame, feature_labels
+
         frame = gi.to_frame()
+        labels = feature_labels(frame["feature"], frame["description"])
         unit = _unit(view, target)
         left, right = st.columns(2, gap="medium")
         with left:
             st.markdown("**Mean |attribution|** — top 15 features, coloured by group")
-            st.plotly_chart(charts.importance_bars(frame, target, unit=f"mean |{unit}|"),
+            st.plotly_chart(charts.importance_bars(frame, target, labels, unit=f"mean |{unit}|"),
                             key="gl_bars")
             groups = gi.by_group(None if target == BLEND else target)
             st.markdown("**By feature group** — mean |sum of the group's attributions|")
@@ -67,17 +72,18 @@ def main() -> None:
                                                colours=charts.group_colours(list(groups))),
                             key="gl_groups")
         with right:
-            from explain import beeswarm_frame
-
             bees = beeswarm_frame(gi, None if target == BLEND else target, max_features=12)
             st.markdown("**Attribution of every sampled exposure** (colour: feature value)")
             order = list(dict.fromkeys(bees["feature"]))
-            st.plotly_chart(charts.importance_strip(bees, order, unit=unit), key="gl_strip")
-        _dependence(gi, view, target)
+            st.plotly_chart(charts.importance_strip(bees, order, labels, unit=unit), key="gl_strip")
+        _dependence(gi, view, target, labels)
         st.markdown("**All features** (mean |attribution|; tasks in their own score units)")
+        table = frame.drop(columns="description").rename(columns={"feature": "column"})
+        table.insert(0, "feature", [labels[f] for f in frame["feature"]])
         cc = {c: st.column_config.NumberColumn(format="%.4f")
               for c in [BLEND, *view.task_names()]}
-        st.dataframe(frame, hide_index=True, key="gl_table", column_config=cc)
+        cc["column"] = st.column_config.TextColumn(help="Raw column name.")
+        st.dataframe(table, hide_index=True, key="gl_table", column_config=cc)
 
 
 main()

@@ -3,6 +3,7 @@ sweep, weight-sensitivity curves and a target search."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -12,25 +13,29 @@ from ui import charts, state, widgets
 from ui.text import md_escape
 
 if TYPE_CHECKING:
+    from recsys.evaluate import Evaluation
     from recsys.project import Project
 
 
-def _metrics(ev: dict, view: state.View) -> None:
+def _fmt(value: float | None, digits: int) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _metrics(ev: Evaluation, view: state.View) -> None:
     k = view.k
     cols = st.columns(len(view.tasks))
     for col, t in zip(cols, view.tasks, strict=True):
-        r = ev["ranking"][t.name]
-        auc = ev["tasks"][t.name].get("auc")
+        r = ev.ranking[t.name]
+        auc = ev.models.get(t.name, {}).get("auc")
         note = " (minimised: lower is better)" if t.direction == "minimize" else ""
-        col.metric(f"NDCG@{k} {md_escape(t.name)}", f"{r[f'ndcg@{k}']:.4f}",
+        col.metric(f"NDCG@{k} {md_escape(t.name)}", _fmt(r.ndcg, 4),
                    help="Each user's logged test exposures re-ranked by the blend, "
                         f"'{md_escape(t.label)}' "
-                        f"as relevance{note}. GAUC {r['gauc']:.3f}; model AUC "
-                        f"{'n/a' if auc is None else f'{auc:.3f}'} (independent of weights).")
-    rows = [{"task": t.name, f"NDCG@{k}": ev["ranking"][t.name][f"ndcg@{k}"],
-             f"recall@{k}": ev["ranking"][t.name][f"recall@{k}"],
-             "GAUC": ev["ranking"][t.name]["gauc"], "model AUC": ev["tasks"][t.name].get("auc")}
-            for t in view.tasks]
+                        f"as relevance{note}. GAUC {_fmt(r.gauc, 3)}; model AUC "
+                        f"{_fmt(auc, 3)} (independent of weights).")
+    rows = [{"task": t.name, f"NDCG@{k}": ev.ranking[t.name].ndcg,
+             f"recall@{k}": ev.ranking[t.name].recall, "GAUC": ev.ranking[t.name].gauc,
+             "model AUC": ev.models.get(t.name, {}).get("auc")} for t in view.tasks]
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="to_metrics", placeholder="—",
                  column_config={c: st.column_config.NumberColumn(format="%.4f")
                                 for c in rows[0] if c != "task"})
@@ -112,7 +117,7 @@ def main() -> None:
         project = view.project()
         ev = state.evaluation(project, view.stamp, view.weights, view.transform, view.k)
         _metrics(ev, view)
-        current = {t: ev["ranking"][t][f"ndcg@{view.k}"] for t in view.task_names()}
+        current = {t: ev.ranking[t].ndcg for t in view.task_names()}
         left, right = st.columns([3, 2], gap="medium")
         with left:
             _pareto(project, view, current)

@@ -7,16 +7,16 @@ import math
 import pytest
 
 from explain import build_report, users_in_segment
-from recsys.errors import ExplanationError
+from recsys.errors import BlendError, ExplanationError
 from recsys.project import Project
 
 
 def test_report_holds_every_users_explained_top_k(project: Project) -> None:
     users = [str(u) for u in project.user_ids()[:3]]
-    rep = build_report(project, users + users[:1], {"revenue": 2.0}, "minmax", k=4)
+    rep = build_report(project, users + users[:1], weights={"revenue": 2.0}, transform="minmax", k=4)
     assert [u.user_id for u in rep.users] == users
     for section in rep.users:
-        ranked = project.recommend(section.user_id, {"revenue": 2.0}, k=4, transform="minmax")
+        ranked = project.recommend(section.user_id, weights={"revenue": 2.0}, k=4, transform="minmax")
         assert [e.item_id for e in section.items] == [it.item_id for it in ranked.items]
         assert [e.rank for e in section.items] == list(range(1, len(ranked.items) + 1))
         for e, it in zip(section.items, ranked.items, strict=True):
@@ -29,7 +29,7 @@ def test_report_holds_every_users_explained_top_k(project: Project) -> None:
     assert prov.model_files == {p: h for p, h in project.manifest["files"].items()
                                 if p.startswith("models/")}
     assert len(prov.model_files) == 4
-    assert rep.metrics == project.evaluate({"revenue": 2.0}, "minmax", 4).to_dict()
+    assert rep.metrics == project.evaluate({"revenue": 2.0}, transform="minmax", k=4).to_dict()
     assert rep.health == project.health()
     d = rep.to_dict()
     assert set(d) == {"title", "selection", "provenance", "tasks", "metrics", "health", "users"}
@@ -52,12 +52,14 @@ def test_report_errors(project: Project) -> None:
         build_report(project, [])
     with pytest.raises(ExplanationError, match=r"unknown user 'ghost' \(and 1 more\)"):
         build_report(project, ["ghost", "spook"])
-    with pytest.raises(ExplanationError, match="unknown transform 'log'"):
+    with pytest.raises(BlendError, match="unknown transform 'log'"):
         build_report(project, [str(project.user_ids()[0])], transform="log")
+    with pytest.raises(BlendError, match="K must be a whole number >= 1, got 0"):
+        build_report(project, [str(project.user_ids()[0])], k=0)
 
 
 def test_users_in_segment(project: Project) -> None:
-    users = project.artifacts.users
+    users = project.user_table()
     premium = users_in_segment(project, "segment", "premium")
     expect = sorted(users.loc[users["segment"] == "premium", "user_id"].astype(str))
     assert premium == expect
