@@ -70,7 +70,7 @@ def bench_batch(project: Project, n_users: int = 200) -> None:
     batch = explain_pairs(project, users, items)
     objects = min(_time(lambda: to_explanations(project, batch, users, items), 2))
     n = users.size
-    print(f"batch attribution of {n} rows × {len(models)} models: bare pred_contrib "
+    print(f"batch attribution of {n} rows × {len(project.model_names)} models: bare pred_contrib "
           f"{n / bare:,.0f} rows/s; features + SHAP + rescale {n / full:,.0f} rows/s "
           f"(ratio {full / bare:.3f}, overhead {100 * (full / bare - 1):+.1f}%); "
           f"+ explanation objects and reasons {1e3 * objects:.0f} ms "
