@@ -7,12 +7,15 @@ the numbers are the ones :meth:`Project.evaluate` reports, restricted or varied.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from recsys.errors import BlendError
 from recsys.metrics import ranking_metrics_many
 
 if TYPE_CHECKING:
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
     from recsys.evaluate import Sweep
     from recsys.project import Project
 
-__all__ = ["ranking_ndcg", "segment_frame", "sensitivity_frame", "target_search",
+__all__ = ["TargetResult", "ranking_ndcg", "segment_frame", "sensitivity_frame", "target_search",
            "user_attributes"]
 
 SENSITIVITY_GRID = tuple(round(0.5 * i, 1) for i in range(11))
@@ -114,20 +117,74 @@ def segment_frame(project: Project, column: str, spec: BlendSpec) -> pd.DataFram
     return pd.DataFrame(out)
 
 
-def target_search(sweep: Sweep, maximise: str, keep: str, percent: float) -> pd.Series | None:
-    """The sweep point that best serves ``maximise`` while ``keep`` stays within
-    ``percent`` % of its best NDCG (for a minimised task: lowest NDCG is best).
+@dataclass(frozen=True, slots=True)
+class TargetResult:
+    """What :func:`target_search` proposes."""
 
-    Returns the sweep row (``w_*``, ``ndcg_*``, ``pareto``) or ``None`` if none qualifies.
-    """
-    df = sweep.to_frame()
+    point: pd.Series
+    """The chosen sweep row (``w_*``, ``ndcg_*``, ``pareto``)."""
+    feasible: bool
+    """Whether every constraint holds; if not, ``point`` is the closest one."""
+    shortfall: Mapping[str, float]
+    """Per constrained task, how far the point misses its bound, as a share of the bound
+    (0 where it holds)."""
+    zero_weights: tuple[str, ...]
+    """Tasks the proposal turns off (weight 0)."""
+
+    def weights(self) -> dict[str, float]:
+        """``{task: weight}`` of the point."""
+        return {str(c)[2:]: float(v) for c, v in self.point.items() if str(c).startswith("w_")}
+
+
+def _bounds(sweep: Sweep, keep: Mapping[str, float]) -> dict[str, tuple[float, bool]]:
+    """Per constrained task: (the NDCG bound, higher is better)."""
+    frame = sweep.to_frame()
     up = dict(zip(sweep.tasks, sweep.maximize, strict=True))
-    kv = df[f"ndcg_{keep}"]
-    ratio = kv / kv.max() if up[keep] else kv.min() / kv.where(kv > 0)
-    ok = df[ratio >= percent / 100 - 1e-12]
-    if ok.empty:
-        return None
-    goal = ok[f"ndcg_{maximise}"] * (1 if up[maximise] else -1)
-    best = ok[goal >= goal.max() - 1e-12]
-    best = best.sort_values(["pareto", f"ndcg_{keep}"], ascending=[False, not up[keep]])
-    return best.iloc[0]
+    unknown = sorted(set(keep) - set(sweep.tasks))
+    if unknown:
+        raise BlendError(f"target search: unknown task {', '.join(map(repr, unknown))}; tasks "
+                         f"are {', '.join(sweep.tasks)}")
+    out = {}
+    for task, pct in keep.items():
+        if not 0 < pct <= 100:
+            raise BlendError(f"target search: keep '{task}' at a percentage in (0, 100], "
+                             f"got {pct}")
+        col = frame[f"ndcg_{task}"]
+        # a maximised task keeps >= pct % of its best; a minimised one stays <= best / pct %
+        bound = col.max() * pct / 100 if up[task] else col.min() / (pct / 100)
+        out[task] = (float(bound), up[task])
+    return out
+
+
+def target_search(sweep: Sweep, maximise: str, keep: Mapping[str, float]) -> TargetResult:
+    """The sweep point that best serves ``maximise`` while every task in ``keep`` stays
+    within its percentage of its best NDCG over the sweep.
+
+    Every task may be constrained, minimised ones included (for those, lower NDCG is
+    better: a bound of 95 % keeps NDCG at most best / 0.95). When no point meets every
+    bound, the result is the closest point (smallest worst relative shortfall, then the
+    best goal) with ``feasible = False``. Ties go to Pareto-efficient points.
+    """
+    if maximise not in sweep.tasks:
+        raise BlendError(f"target search: unknown task '{maximise}'; tasks are "
+                         f"{', '.join(sweep.tasks)}")
+    frame = sweep.to_frame()
+    bounds = _bounds(sweep, keep)
+    gaps = pd.DataFrame(index=frame.index)
+    for task, (bound, up) in bounds.items():
+        v = frame[f"ndcg_{task}"]
+        miss = (bound - v) if up else (v - bound)
+        gaps[task] = (miss.clip(lower=0) / max(abs(bound), 1e-12)).fillna(np.inf)
+    worst = gaps.max(axis=1) if bounds else pd.Series(0.0, index=frame.index)
+    up_goal = dict(zip(sweep.tasks, sweep.maximize, strict=True))[maximise]
+    goal = frame[f"ndcg_{maximise}"] * (1 if up_goal else -1)
+    feasible = bool((worst <= 1e-12).any())
+    pool = frame[worst <= (1e-12 if feasible else worst.min() + 1e-12)]
+    goal = goal[pool.index]
+    best = pool[goal >= goal.max() - 1e-12].sort_values("pareto", ascending=False,
+                                                        kind="stable")
+    point = best.iloc[0]
+    zero = tuple(t for t in sweep.tasks if point[f"w_{t}"] == 0)
+    return TargetResult(point=point, feasible=feasible,
+                        shortfall={t: float(gaps.loc[point.name, t]) for t in bounds},
+                        zero_weights=zero)

@@ -130,21 +130,24 @@ def pareto_scatter(frame: pd.DataFrame, x: str, y: str, colour: str | None,
     text = ["<br>".join(f"{esc(c)}: {v:.2f}" for c, v in row.items())
             for _, row in hover.iterrows()]
     fig = go.Figure()
-    marker: dict[str, object] = dict(size=7, color="#BBBBBB")
-    if colour:
-        marker = dict(size=7, color=frame[f"ndcg_{colour}"], colorscale="Cividis",
-                      colorbar=dict(title=f"NDCG@{k}<br>{esc(colour)}", thickness=12))
-    fig.add_scatter(x=frame[f"ndcg_{x}"], y=frame[f"ndcg_{y}"], mode="markers", marker=marker,
-                    name="weight grid (hover: weights)", text=text,
-                    hovertemplate="%{text}<extra></extra>")
-    every = frame[frame["pareto"]]
-    fig.add_scatter(x=every[f"ndcg_{x}"], y=every[f"ndcg_{y}"], mode="markers",
-                    marker=dict(size=10, color="rgba(0,0,0,0)",
-                                line=dict(color="rgba(213,94,0,0.45)", width=1)),
-                    name="efficient over all tasks", hoverinfo="skip")
     pts = frame[[f"ndcg_{x}", f"ndcg_{y}"]].to_numpy()
-    front = frame[pareto_mask(pts, np.array([maximize[x], maximize[y]]))]
-    front = front.sort_values(f"ndcg_{x}")
+    on_front = pareto_mask(pts, np.array([maximize[x], maximize[y]]))
+    marker: dict[str, object] = dict(size=7, color="#9A9A9A")
+    if colour:  # a blue scale: never confused with the orange frontier
+        marker = dict(size=7, color=frame[f"ndcg_{colour}"], colorscale="Blues",
+                      colorbar=dict(title=f"NDCG@{k}<br>{esc(colour)}", thickness=12),
+                      line=dict(color="#666666", width=0.5))
+    for mask, name, opacity in ((~on_front, "dominated on these axes", 0.25),
+                                (on_front, "on the frontier", 1.0)):
+        part = dict(marker)
+        if colour:
+            part["color"] = frame.loc[mask, f"ndcg_{colour}"]
+            part["showscale"] = name == "on the frontier"
+        fig.add_scatter(x=frame.loc[mask, f"ndcg_{x}"], y=frame.loc[mask, f"ndcg_{y}"],
+                        mode="markers", marker=part, opacity=opacity, name=name,
+                        text=[t for t, m in zip(text, mask, strict=True) if m],
+                        hovertemplate="%{text}<extra></extra>")
+    front = frame[on_front].sort_values(f"ndcg_{x}")
     fig.add_scatter(x=front[f"ndcg_{x}"], y=front[f"ndcg_{y}"], mode="lines+markers",
                     line=dict(color=NEG, width=2), marker=dict(size=6, color=NEG),
                     name=f"frontier of {esc(x)} vs {esc(y)}", hoverinfo="skip")

@@ -63,10 +63,11 @@ def _pareto(project: Project, view: state.View, current: dict[str, float]) -> No
     maximize = dict(zip(sw.tasks, sw.maximize, strict=True))
     st.plotly_chart(charts.pareto_scatter(frame, x, y, colour, current, view.k, maximize),
                     key="to_pareto")
-    st.caption(f"{len(frame)} weight vectors on a simplex grid (weights sum to 1, step 0.1); "
-               f"{int(frame['pareto'].sum())} are Pareto-efficient over all tasks (outlined); "
-               "the line joins those efficient for the two tasks shown. Hover a point for its "
-               "weights.")
+    st.caption(f"{len(frame)} weight vectors on a simplex grid (weights sum to 1, step 0.1). "
+               "The line and the solid points are the frontier of the two tasks shown: no "
+               "other point is better on both. Faded points are dominated on these two axes. "
+               f"Over all {len(names)} tasks, {int(frame['pareto'].sum())} points are "
+               "Pareto-efficient. Hover a point for its weights.")
 
 
 @st.fragment
@@ -76,21 +77,46 @@ def _target(project: Project, view: state.View) -> None:
     st.subheader("Target search")
     sw = state.sweep(project, view.stamp, view.transform, view.k)
     names = view.task_names()
-    a, b = st.columns(2)
-    goal = a.selectbox("Maximise task", names, index=min(1, len(names) - 1), key="to_goal",
-                       help="Task whose NDCG@K to maximise (for a minimised task: minimise).")
-    keep = b.selectbox("while keeping task", names, index=0, key="to_keep",
-                       help="Task whose NDCG@K must stay near its best over the sweep.")
-    pct = st.slider("at least (% of its best NDCG)", 50, 100, 95, key="to_pct",
-                   help="Lower bound on the kept task's NDCG@K, as % of its best value.")
-    best = target_search(sw, goal, keep, pct)
-    if best is None:
-        st.warning("No swept weights meet that target; lower the percentage.")
-        return
-    weights = {t: float(best[f"w_{t}"]) for t in names}
-    shown = pd.DataFrame([{"": "weights", **weights},
-                          {"": f"NDCG@{view.k}", **{t: best[f"ndcg_{t}"] for t in names}}])
-    st.dataframe(shown, hide_index=True, key="to_target")
+    up = dict(zip(sw.tasks, sw.maximize, strict=True))
+    goal = st.selectbox("Optimise task", names, index=min(1, len(names) - 1), key="to_goal",
+                        format_func=lambda t: f"{t} ({'maximise' if up[t] else 'minimise'})",
+                        help="Task whose NDCG@K to improve (a minimised task: lower is better).")
+    others = [t for t in names if t != goal]
+    kept = st.multiselect("while keeping", others, default=others, key="to_keep",
+                          help="Tasks that must stay near their best NDCG@K over the sweep "
+                               "(minimised tasks included: for them, near their lowest).")
+    pct = st.slider("each within (% of its best NDCG)", 50, 100, 95, key="to_pct",
+                    help="For a maximised task: NDCG@K ≥ this % of its best; for a minimised "
+                         "task: NDCG@K ≤ its lowest ÷ this %.")
+    result = target_search(sw, goal, dict.fromkeys(kept, float(pct)))
+    best = result.point
+    weights = result.weights()
+    if not result.feasible:
+        short = ", ".join(f"{md_escape(t)} by {v:.1%}" for t, v in result.shortfall.items()
+                          if v > 0)
+        st.warning(f"No swept weights keep every task within {pct}% of its best. The closest "
+                   f"point misses {short}; loosen the percentage or keep fewer tasks.")
+    if result.zero_weights:
+        st.warning("This proposal turns off " + ", ".join(f"**{md_escape(t)}**"
+                                                          for t in result.zero_weights)
+                   + " (weight 0): their scores no longer affect the ranking.")
+    ev = state.evaluation(project, view.stamp, view.weights, view.transform, view.k)
+    rows = []
+    for t in names:
+        now, then = ev.ranking[t].ndcg, float(best[f"ndcg_{t}"])
+        rows.append({"task": t, "direction": "higher is better" if up[t] else
+                     "lower is better", "weight now": view.weights_dict()[t],
+                     "weight proposed": weights[t], f"NDCG@{view.k} now": now,
+                     f"NDCG@{view.k} proposed": then, "change": then - now,
+                     "constraint": f"within {pct}%" if t in kept else
+                     ("goal" if t == goal else "—")})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="to_target",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                for c in rows[0] if "NDCG" in c or c == "change"}
+                 | {c: st.column_config.NumberColumn(format="%.2f")
+                    for c in ("weight now", "weight proposed")})
+    st.caption("Proposed weights are a point of the sweep (they sum to 1: ratios are what "
+               "matter). Applying sets the sliders to them.")
     if st.button("Apply these weights", key="to_apply", on_click=_apply, args=(weights,),
                  help="Set the sidebar sliders to these weights (ratios are what matter)."):
         st.rerun()
