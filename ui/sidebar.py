@@ -15,10 +15,13 @@ from ui.text import md_escape, md_lines
 SCENARIO_NAME, SCENARIO_PICK = "scenario_name", "scenario_pick"
 
 
-def _reset(tasks: Sequence[TaskSpec]) -> None:
+def _reset(tasks: Sequence[TaskSpec], blend: BlendConfig) -> None:
     for t in tasks:
         st.session_state[state.WEIGHT + t.name] = float(t.weight)
-    state.notify("weights reset to the config's", "info")
+    st.session_state[state.TRANSFORM] = blend.transform
+    st.session_state[state.K] = min(blend.k, state.K_MAX)
+    state.notify(f"weights, transform ({state.TRANSFORMS[blend.transform]}) and K ({blend.k}) "
+                 "reset to the config's", "info")
 
 
 def _save(store: ScenarioStore, view: state.View) -> None:
@@ -71,19 +74,44 @@ def _delete(store: ScenarioStore, view: state.View) -> None:
 
 
 def _init_defaults(tasks: Sequence[TaskSpec], blend: BlendConfig) -> None:
-    """First values of the widgets: the link's, else the config's."""
+    """First values of the widgets: the link's, else the config's. A link value that had to
+    be clamped or ignored is reported once (:data:`URL_NOTES`)."""
     ss = st.session_state
+    notes: list[str] = []
     for t in tasks:
         if state.WEIGHT + t.name not in ss:
-            ss[state.WEIGHT + t.name] = state.parse_weight(state.url_value(f"w_{t.name}"),
-                                                           float(t.weight))
+            raw = state.url_value(f"w_{t.name}")
+            w = state.parse_weight(raw, float(t.weight))
+            ss[state.WEIGHT + t.name] = w
+            if raw is not None and _as_float(raw) != w:
+                notes.append(f"w_{t.name}={raw!r} became {w:g}: weights are numbers from 0 to "
+                             f"{state.W_MAX:g} in steps of {state.W_STEP:g}")
     if state.TRANSFORM not in ss:
         want = state.url_value("transform")
         ss[state.TRANSFORM] = want if want in state.TRANSFORMS else blend.transform
+        if want is not None and want not in state.TRANSFORMS:
+            notes.append(f"transform={want!r} is unknown (use {', '.join(state.TRANSFORMS)}); "
+                         f"using {blend.transform}")
     if state.K not in ss:
         want = state.url_value("k") or ""
         ss[state.K] = min(int(want), state.K_MAX) if want.isdigit() and int(want) > 0 \
             else blend.k
+        if want and str(ss[state.K]) != want:
+            notes.append(f"k={want!r} became {ss[state.K]}: K is a whole number from 1 to "
+                         f"{state.K_MAX}")
+    if notes:
+        ss[URL_NOTES] = ss.get(URL_NOTES, []) + notes
+
+
+URL_NOTES = "_url_notes"
+"""Link values that were clamped or ignored, shown once at the top of the sidebar."""
+
+
+def _as_float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _scenarios(view: state.View) -> None:
@@ -128,6 +156,9 @@ def render() -> state.View | None:
             want = state.url_value("project")
             ss[state.PROJECT] = want if want in names else ("demo" if "demo" in names
                                                             else names[0])
+            if want is not None and want not in names:
+                ss[URL_NOTES] = [*ss.get(URL_NOTES, []), f"project={want!r} does not exist; "
+                                 f"showing '{ss[state.PROJECT]}'"]
         st.selectbox("Project", names, key=state.PROJECT, on_change=state.reset_view,
                      help=f"Trained projects found in the artifacts directory "
                           f"`{root.name}/` (directories with a manifest.json).")
@@ -137,6 +168,8 @@ def render() -> state.View | None:
             st.error(md_lines(err))
             return None
         _init_defaults(tasks, manifest.config.blend)
+        for note in ss.pop(URL_NOTES, []):
+            st.warning(md_lines(f"Link: {note}"), icon=":material/link_off:")
         st.markdown("**Blend weights**")
         for t in tasks:
             sign = "lowers" if t.direction == "minimize" else "raises"
@@ -145,8 +178,10 @@ def render() -> state.View | None:
                       help=f"Weight of '{md_escape(t.name)}' ({t.kind}) in the blend: a higher "
                            f"weight {sign} items with a high predicted {md_escape(t.label)}. "
                            f"Config: {t.weight}.")
-        st.button("Reset to config weights", key="reset_weights", on_click=_reset, args=(tasks,),
-                  help="Set every slider back to the weight in the project's config.toml.")
+        st.button("Reset to config", key="reset_weights", on_click=_reset,
+                  args=(tasks, manifest.config.blend),
+                  help="Set every slider, the transform and K back to the project's "
+                       "config.toml.")
         st.selectbox("Score transform", list(state.TRANSFORMS), key=state.TRANSFORM,
                      format_func=state.TRANSFORMS.__getitem__,
                      help="How each task's raw score is mapped to a common scale before "

@@ -58,6 +58,14 @@ def weights_caption(view: state.View) -> None:
     """One line stating the weights, transform and K the page uses."""
     ws = " · ".join(f"{md_escape(t)} {w:.1f}" for t, w in view.weights)
     st.caption(f"Weights: {ws} — transform {state.TRANSFORMS[view.transform]} — K = {view.k}")
+    if not any(w > 0 for _, w in view.weights):
+        st.warning(ALL_ZERO, icon=":material/warning:")
+
+
+ALL_ZERO = ("Every blend weight is 0, so every candidate scores exactly 0: lists follow the "
+            "candidate order, ranking metrics are those of an arbitrary order (GAUC 0.5) and "
+            "task shares are 0%. Raise at least one weight in the sidebar.")
+"""What the pages say when the blend has no weight at all."""
 
 
 def _filtered(users: pd.DataFrame, prefix: str) -> pd.Series:

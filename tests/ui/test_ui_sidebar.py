@@ -19,13 +19,40 @@ def test_sliders_label_minimised_tasks(open_page: Callable[..., AppTest]) -> Non
     assert all(s.help for s in at.sidebar.slider)
 
 
-def test_reset_restores_config_weights(open_page: Callable[..., AppTest]) -> None:
+def test_reset_restores_config_weights_transform_and_k(open_page: Callable[..., AppTest]) -> None:
     at = open_page()
     at.slider(key="weight_revenue").set_value(4.2).run()
     at.slider(key="weight_click").set_value(0.0).run()
+    at.selectbox(key="transform").set_value("minmax").run()
+    at.number_input(key="k").set_value(3).run()
     at.button(key="reset_weights").click().run()
     assert at.slider(key="weight_revenue").value == 0.5
     assert at.slider(key="weight_click").value == 1.0
+    assert at.selectbox(key="transform").value == "zscore"
+    assert at.number_input(key="k").value == 10
+
+
+def test_link_values_that_were_clamped_or_ignored_are_reported(
+        open_page: Callable[..., AppTest]) -> None:
+    at = open_page(w_click="9", k="100000", transform="rank", project="nope")
+    # shown as escaped text: compare without the Markdown escapes
+    notes = " ".join(w.value for w in at.sidebar.warning).replace("\\", "").replace("\u2060", "")
+    assert "w_click='9' became 5" in notes
+    assert "k='100000' became 100" in notes
+    assert "transform='rank' is unknown" in notes
+    assert "project='nope' does not exist; showing 'demo'" in notes
+    assert at.slider(key="weight_click").value == 5.0 and at.number_input(key="k").value == 100
+    at.slider(key="weight_revenue").set_value(1.0).run()  # shown once, not on every rerun
+    assert not at.sidebar.warning
+
+
+def test_all_zero_weights_say_what_happened(open_page: Callable[..., AppTest]) -> None:
+    at = open_page("recommendations")
+    for task in ("click", "purchase", "revenue", "returned"):
+        at.slider(key=f"weight_{task}").set_value(0.0).run()
+    assert any("Every blend weight is 0" in w.value for w in at.main.warning)
+    at.slider(key="weight_click").set_value(0.5).run()
+    assert not any("Every blend weight is 0" in w.value for w in at.main.warning)
 
 
 def test_saved_scenario_reloads(open_page: Callable[..., AppTest], artifacts_root: Path) -> None:
