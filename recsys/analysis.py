@@ -16,7 +16,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from recsys.errors import BlendError
-from recsys.metrics import ranking_metrics_many
+from recsys.metrics import ranking_by_group, ranking_metrics_many
 
 if TYPE_CHECKING:
     from recsys.blend import BlendSpec
@@ -89,9 +89,29 @@ def _contributions_top(project: Project, spec: BlendSpec
     return spec.shares(picked), ok
 
 
+N_RESAMPLES = 400
+"""Bootstrap resamples of a segment's users behind each interval."""
+
+
+def _mean_interval(values: NDArray[np.float64], *, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile-bootstrap interval of the mean of per-user values (NaN if fewer than
+    2 users)."""
+    if values.size < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, values.size, size=(N_RESAMPLES, values.size))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def segment_frame(project: Project, column: str, spec: BlendSpec) -> pd.DataFrame:
     """One row per level of a user attribute (and "all users"): users, test users,
-    per-task NDCG@K and GAUC, and each task's mean weighted score in the top-K."""
+    per-task NDCG@K and GAUC, and each task's mean weighted score in the top-K.
+
+    Each ``NDCG@K <task>`` has a 95 % bootstrap interval over the segment's users
+    (``... low`` / ``... high``) and the number of users it averages (``... users``: those
+    with a test positive of the task).
+    """
     users = user_attributes(project)
     codes = project.user_ids().get_indexer(pd.Index(users["user_id"]))
     level = np.full(len(project.user_ids()), None, dtype=object)
@@ -101,6 +121,8 @@ def segment_frame(project: Project, column: str, spec: BlendSpec) -> pd.DataFram
     k = spec.k
     contrib, ok = _contributions_top(project, spec)
     names = project.task_names()
+    per_user = ranking_by_group(test.offsets, spec.blend(project.test_table(spec.transform)),
+                                test.labels, k)
     out = []
     for value in ["all users", *sorted({v for v in level if v is not None})]:
         in_seg = np.ones(level.size, bool) if value == "all users" else level == value
@@ -108,6 +130,11 @@ def segment_frame(project: Project, column: str, spec: BlendSpec) -> pd.DataFram
         row: dict[str, object] = {column: value, "users": int(in_seg.sum()),
                                   "test users": int(in_seg[group_user].sum())}
         row |= {f"NDCG@{k} {t}": v for t, v in zip(names, ndcg, strict=True)}
+        for t, g in zip(names, per_user, strict=True):
+            vals = g.ndcg[in_seg[group_user]]
+            vals = vals[np.isfinite(vals)]
+            row[f"NDCG@{k} {t} users"] = int(vals.size)
+            row[f"NDCG@{k} {t} low"], row[f"NDCG@{k} {t} high"] = _mean_interval(vals)
         row |= {f"GAUC {t}": v for t, v in zip(names, gauc, strict=True)}
         mask = ok[in_seg]
         for j, t in enumerate(names):

@@ -195,17 +195,34 @@ def segment_bars(frame: pd.DataFrame, column: str, tasks: Sequence[str]) -> go.F
 
 
 def segment_metric_bars(frame: pd.DataFrame, column: str, tasks: Sequence[str],
-                        k: int) -> go.Figure:
-    """Grouped bars: NDCG@K of every task per segment."""
+                        k: int, maximize: Mapping[str, bool]) -> go.Figure:
+    """NDCG@K of every task per segment as points with 95 % intervals, one small panel per
+    task (each zoomed to its own values, so a difference of 0.01 is visible; minimised
+    tasks say lower is better)."""
+    from plotly.subplots import make_subplots
+
     colours = task_colours(tasks)
-    fig = go.Figure()
-    for t in tasks:
-        fig.add_bar(x=_texts(frame[column]), y=frame[f"NDCG@{k} {t}"], name=esc(t),
-                    marker_color=colours[t],
-                    hovertemplate=f"{esc(t)}: %{{y:.3f}}<extra>%{{x}}</extra>")
-    fig.update_yaxes(title=f"NDCG@{k} (0–1)")
-    fig.update_xaxes(title=esc(column))
-    return _layout(fig, barmode="group", height=380)
+    titles = [f"{esc(t)} {'↑ higher' if maximize.get(t, True) else '↓ lower'} is better"
+              for t in tasks]
+    fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=titles, shared_yaxes=False,
+                        horizontal_spacing=0.08)
+    x = _texts(frame[column])
+    for j, t in enumerate(tasks, start=1):
+        y = frame[f"NDCG@{k} {t}"]
+        lo, hi = frame[f"NDCG@{k} {t} low"], frame[f"NDCG@{k} {t} high"]
+        n = frame[f"NDCG@{k} {t} users"]
+        fig.add_scatter(x=x, y=y, mode="markers", name=esc(t), showlegend=False, row=1, col=j,
+                        marker=dict(color=colours[t], size=9),
+                        error_y=dict(type="data", symmetric=False, array=hi - y,
+                                     arrayminus=y - lo, color=colours[t], thickness=1.5),
+                        customdata=np.column_stack([lo, hi, n]),
+                        hovertemplate=f"{esc(t)} %{{x}}: %{{y:.4f}}<br>95% CI "
+                                      "[%{customdata[0]:.4f}, %{customdata[1]:.4f}]<br>"
+                                      "%{customdata[2]:,} users<extra></extra>")
+        fig.update_yaxes(tickformat=".3f", row=1, col=j)
+    fig.update_yaxes(title_text=f"NDCG@{k} (95% CI over users)", row=1, col=1)
+    fig.update_annotations(font_size=12)
+    return _layout(fig, height=380)
 
 
 def importance_bars(frame: pd.DataFrame, value: str, labels: Mapping[str, str], *, unit: str,

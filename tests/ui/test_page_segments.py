@@ -26,3 +26,30 @@ def test_segment_column_can_change(open_page: Callable[..., AppTest]) -> None:
     at.selectbox(key="seg_column").set_value("region").run()
     assert "region" in frame_with(at, "test users").columns
     assert figure(at, "seg_shares")["layout"]["barmode"] == "relative"
+
+
+def test_segment_metrics_have_intervals_and_directions(open_page: Callable[..., AppTest]) -> None:
+    at = open_page("segments")
+    table = frame_with(at, "test users")
+    parts = table[table["segment"] != "all users"]
+    for task in ("click", "purchase", "returned"):
+        col = f"NDCG@10 {task}"
+        real = 0
+        for value, ci, n in zip(parts[col], parts[f"{col} 95% CI"], parts[f"{col} users"],
+                                strict=True):
+            if n < 2:  # no interval from fewer than two users, and the table says so
+                assert ci == "—"
+                continue
+            low, high = (float(x) for x in ci.strip("[]").split(", "))
+            assert low <= round(value, 3) + 1e-3 and round(value, 3) - 1e-3 <= high
+            real += high > low  # a real interval, not a point
+        assert real >= 1
+    fig = figure(at, "seg_ndcg")
+    titles_ = [a["text"] for a in fig["layout"]["annotations"]]
+    assert any("returned" in t and "lower is better" in t for t in titles_)
+    assert any("click" in t and "higher is better" in t for t in titles_)
+    points = [d for d in fig["data"] if d.get("error_y")]
+    assert len(points) == 4  # one panel per task, each with its intervals
+    # each panel zooms to its own values: the axis does not start at 0
+    assert all(fig["layout"][ax].get("tickformat") == ".3f"
+               for ax in ("yaxis", "yaxis2", "yaxis3", "yaxis4"))
