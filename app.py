@@ -5,11 +5,15 @@ Navigation only; the pages live in ``ui/pages/``, caches and state keys in ``ui/
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import auth, sidebar, state
 
-st.set_page_config(page_title="Blendscope", page_icon=":material/tune:", layout="wide")
+# a local icon: a Material Symbols name would be fetched from a font CDN (fails offline)
+st.set_page_config(page_title="Blendscope", page_icon=str(Path(__file__).parent / "ui" / "assets"
+                                                         / "blendscope.png"), layout="wide")
 auth.gate()  # BLENDSCOPE_REQUIRE_LOGIN=1: nothing below runs until the visitor logs in
 
 PAGES = {
@@ -26,10 +30,15 @@ PAGES = {
     "runs": ("Runs", ":material/history:"),
     "data": ("Data", ":material/database:"),
 }
-pages = {slug: st.Page(f"ui/pages/{slug}.py", title=title, icon=icon, url_path=slug,
+pages = {slug: st.Page(f"ui/pages/{slug}.py", title=title, icon=icon,
+                       url_path="home" if slug == "overview" else slug,
                        default=slug == "overview")
          for slug, (title, icon) in PAGES.items()}
-pg = st.navigation(list(pages.values()))
+# the default page is served at "/"; a hidden twin serves "/overview" too, so a link to any
+# page's path works (Streamlit would otherwise show "Page not found")
+home = st.Page("ui/pages/overview.py", title=PAGES["overview"][0], icon=PAGES["overview"][1],
+               url_path="overview", visibility="hidden")
+pg = st.navigation([*pages.values(), home])
 slug = next(s for s, p in pages.items() if p.title == pg.title)
 
 if state.restore_url():
