@@ -10,14 +10,16 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
+    from recsys.analysis import TargetResult
     from recsys.baselines import MetricReport
+    from recsys.evaluate import Evaluation, Sweep
     from recsys.health import HealthWarning
     from recsys.project import Project, RankedList
     from recsys.projectlog import Flag, RunEntry
 
 __all__ = ["EVERY_USER", "FLAG_ORDER", "flag_counts", "flag_frame", "flag_kind", "health_rows",
            "interval", "lift_verdict", "metric_label", "number", "run_label", "run_rows", "run_series",
-           "run_tasks", "task_contributions", "user_columns", "warning_summary"]
+           "run_tasks", "target_rows", "task_contributions", "user_columns", "warning_summary"]
 
 
 def task_contributions(ranked: RankedList, project: Project) -> pd.DataFrame:
@@ -25,6 +27,25 @@ def task_contributions(ranked: RankedList, project: Project) -> pd.DataFrame:
     w = dict(zip(project.task_names(), project.spec(ranked.weights).signed, strict=True))
     return pd.DataFrame([{"rank": it.rank, "title": it.title,
                           **{t: w[t] * v for t, v in it.tasks.items()}} for it in ranked.items])
+
+
+def target_rows(result: TargetResult, ev: Evaluation, sweep: Sweep,
+                weights_now: Mapping[str, float], goal: str, kept: Sequence[str],
+                pct: float) -> list[dict[str, object]]:
+    """One row per task: direction, weight and NDCG@K now and proposed, the change, and
+    the task's role in the search (goal, constrained or free)."""
+    k = sweep.k
+    up = dict(zip(sweep.tasks, sweep.maximize, strict=True))
+    proposed = result.weights()
+    rows: list[dict[str, object]] = []
+    for t in sweep.tasks:
+        now, then = ev.ranking[t].ndcg, float(result.point[f"ndcg_{t}"])
+        rows.append({"task": t, "direction": "higher is better" if up[t] else "lower is better",
+                     "weight now": weights_now[t], "weight proposed": proposed[t],
+                     f"NDCG@{k} now": now, f"NDCG@{k} proposed": then, "change": then - now,
+                     "constraint": f"within {pct:g}%" if t in kept else
+                     ("goal" if t == goal else "—")})
+    return rows
 
 
 # -- model health ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from ui import charts, state, widgets
+from ui import charts, compute, state, widgets
 from ui.text import md_escape
 
 if TYPE_CHECKING:
@@ -89,7 +89,6 @@ def _target(project: Project, view: state.View) -> None:
                     help="For a maximised task: NDCG@K ≥ this % of its best; for a minimised "
                          "task: NDCG@K ≤ its lowest ÷ this %.")
     result = target_search(sw, goal, dict.fromkeys(kept, float(pct)))
-    best = result.point
     weights = result.weights()
     if not result.feasible:
         short = ", ".join(f"{md_escape(t)} by {v:.1%}" for t, v in result.shortfall.items()
@@ -101,15 +100,7 @@ def _target(project: Project, view: state.View) -> None:
                                                           for t in result.zero_weights)
                    + " (weight 0): their scores no longer affect the ranking.")
     ev = state.evaluation(project, view.stamp, view.weights, view.transform, view.k)
-    rows = []
-    for t in names:
-        now, then = ev.ranking[t].ndcg, float(best[f"ndcg_{t}"])
-        rows.append({"task": t, "direction": "higher is better" if up[t] else
-                     "lower is better", "weight now": view.weights_dict()[t],
-                     "weight proposed": weights[t], f"NDCG@{view.k} now": now,
-                     f"NDCG@{view.k} proposed": then, "change": then - now,
-                     "constraint": f"within {pct}%" if t in kept else
-                     ("goal" if t == goal else "—")})
+    rows = compute.target_rows(result, ev, sw, view.weights_dict(), goal, kept, pct)
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="to_target",
                  column_config={c: st.column_config.NumberColumn(format="%.4f")
                                 for c in rows[0] if "NDCG" in c or c == "change"}
