@@ -474,19 +474,31 @@ def _pair_text(p: Any, top: int) -> str:
     return "\n".join(lines)
 
 
+def _standing_text(s: Any) -> str:
+    """Where the --vs item stands: candidate or not, score, rank and what keeps it out."""
+    where = f"candidate from source '{s.source}'" if s.candidate else "not a candidate"
+    verb = "ranks" if s.candidate else "would rank"
+    inside = "inside" if s.in_top_k else "outside"
+    lines = [f"vs {s.item_id} \"{s.title}\": {where} · score {s.score:.4f} · {verb} "
+             f"{s.rank} of {s.n_candidates + 1} candidates ({inside} the top {s.k})"]
+    lines += [f"  - {r}" for r in s.reasons()] or ["  - Listed: in the user's top-K."]
+    return "\n".join(lines)
+
+
 @app.command("explain")
 def explain_command(
     artifacts: ArtifactsOpt,
     user: Annotated[str, typer.Option("--user", "-u", help="User id.")],
     item: Annotated[str, typer.Option("--item", "-i", help="Item id to explain.")],
-    vs: Annotated[str | None, typer.Option("--vs", help="Second item: explain why ITEM scores "
-                                           "above (or below) it.")] = None,
+    vs: Annotated[str | None, typer.Option("--vs", help="Any catalogue item: explain why ITEM "
+                                           "scores above (or below) it.")] = None,
     weight: WeightOpt = None,
     transform: TransformOption = None,
     fmt: Annotated[TextJson, typer.Option("--format", "-f")] = TextJson.text,
     top: Annotated[int, typer.Option("--top", min=1, help="Features shown in text.")] = 10,
 ) -> None:
-    """Why an item got its blended score for a user (with --vs: why it beats another).
+    """Why an item got its blended score for a user (with --vs: why it beats another item of
+    the catalogue, and where that item stands: candidate or not, rank, what keeps it out).
 
     Exact feature contributions that sum to the score `recommend` shows, each task's
     share of the score, and reasons in words.
@@ -496,10 +508,13 @@ def explain_command(
     weights = parse_weights(weight)
     project = _load(artifacts)
     kind = transform.value if transform else None
-    if vs is not None:
+    if vs is not None:  # any catalogue item, candidate or not
         pair = explain_pair(project, user, item, vs, weights=weights, transform=kind)
-        out = json.dumps(pair.to_dict(), indent=2) if fmt is TextJson.json \
-            else _pair_text(pair, top)
+        stand = {role: project.standing(user, i, weights=weights, transform=kind)
+                 for role, i in (("item", item), ("vs", vs))}
+        out = json.dumps(pair.to_dict() | {"standing": {r: s.to_dict() for r, s in stand.items()}},
+                         indent=2) if fmt is TextJson.json \
+            else _standing_text(stand["vs"]) + "\n\n" + _pair_text(pair, top)
     else:
         e = explain_item(project, user, item, weights=weights, transform=kind)
         out = json.dumps(e.to_dict(), indent=2) if fmt is TextJson.json else _explain_text(e, top)

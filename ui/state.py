@@ -460,7 +460,24 @@ def item_table(_project: Project, stamp: str) -> Any:
     return out
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def item_labels(_project: Project, stamp: str) -> dict[str, str]:
+    """``{item_id: "title (item_id)"}`` of the whole catalogue, in item order: the options
+    of a picker searchable by title and id (plain text: a selectbox shows it as such)."""
+    return {str(i): f"{_project.title(c)} ({i})" for c, i in enumerate(_project.item_ids())}
+
+
 # -- small helpers ----------------------------------------------------------------------------
+def dropped_items(user: str) -> list[str]:
+    """Items of the user's list before the last change that are no longer in it, in their
+    old order (see :func:`ranking_moves`, which keeps both lists)."""
+    _, last, before = st.session_state.get(RANKINGS, {}).get(user, (None, None, None))
+    if not before or not last:
+        return []
+    now = set(last)
+    return [i for i in before if i not in now]
+
+
 def ranking_moves(user: str, signature: tuple[Any, ...], items: Sequence[str]) -> list[str]:
     """Markers "▲ n" / "▼ n" / "new" of each item versus the ranking before the last change.
 

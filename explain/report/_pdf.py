@@ -33,7 +33,8 @@ from explain.report._html import (
     health_display,
 )
 from explain.report._pdp_charts import PALETTE as _PALETTE
-from explain.report._pdp_charts import pdp_caption, pdp_png
+from explain.report._pdp_charts import draw_pdp, pdp_caption
+from explain.report._pdp_charts import hex_rgb as _rgb
 
 __all__ = ["CARDS_PER_PAGE", "expected_pages", "render_pdf"]
 
@@ -49,11 +50,6 @@ def expected_pages(report: ExplanationReport) -> int:
     health = 1 if report.health is not None else 0
     pdp = math.ceil(len(report.partial_dependence) / _PDP_PER_PAGE)
     return 1 + health + pdp + sum(1 + math.ceil(len(u.items) / CARDS_PER_PAGE) for u in report.users)
-
-
-def _rgb(hex_color: str) -> tuple[int, int, int]:
-    h = hex_color.lstrip("#")
-    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
 
 class _Doc(FPDF):  # type: ignore[misc]
@@ -284,7 +280,9 @@ def _pdp_pages(pdf: _Doc, report: ExplanationReport) -> None:
             pdf.set_font(_FONT, "B", 9)
             pdf.cell(0, 5, _fit(pdf, f"{p.feature.description} ({p.feature.name})", 186),
                      new_x="LMARGIN", new_y="NEXT")
-            pdf.image(pdp_png(p, report.tasks), x=12, w=186)
+            draw_pdp(pdf, p, report.tasks, x0=12, y0=pdf.get_y() + 1, width=186, height=44,
+                     font=_FONT)
+            pdf.set_y(pdf.get_y() + 47)
 
 
 def _user_page(pdf: _Doc, user: UserReport, tasks: list[str]) -> None:
@@ -350,8 +348,8 @@ def _card(pdf: _Doc, e: BlendedAttribution, tasks: list[str], y0: float) -> None
     pdf.set_text_color(0, 0, 0)
     pdf.set_font(_FONT, "", 8)
     pdf.set_xy(15, y0 + 12.5)
-    for r in e.reasons:
-        line = f"• {r}"
+    for reason in e.reasons:
+        line = f"• {reason}"
         pdf.set_x(15)
         if pdf.get_string_width(line) <= 178:
             pdf.cell(180, 3.8, line, new_x="LMARGIN", new_y="NEXT")

@@ -1,4 +1,4 @@
-"""Partial-dependence charts of a report: inline SVG for HTML, matplotlib PNG for PDF.
+"""Partial-dependence charts of a report: inline SVG for HTML, vector drawing for PDF.
 
 One panel per task (mean natural-unit prediction) and one for the blend (mean blended
 score at the report's weights). Grid points are drawn evenly spaced (they sit at the
@@ -8,24 +8,23 @@ feature, points for a categorical one.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
 import numpy as np
+from fpdf import FPDF
 from markupsafe import Markup, escape
-from matplotlib.figure import Figure
 
 from explain._display import format_value
 from explain._pdp import PartialDependence, task_unit
 from recsys.tasks import TaskSpec
 
-__all__ = ["PALETTE", "pdp_caption", "pdp_panels", "pdp_png", "pdp_svg"]
+__all__ = ["PALETTE", "draw_pdp", "hex_rgb", "pdp_caption", "pdp_panels", "pdp_svg"]
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 """Task colours of the reports, in task order."""
 BLEND_COLOUR = "#333333"
 _W, _H, _LEFT, _BOTTOM, _TOP = 200, 140, 46, 18, 30
-_TICKS = 5
+_TICKS = 3
 
 
 def pdp_caption(n_pairs: int) -> str:
@@ -57,14 +56,27 @@ def _ticks(n: int) -> list[int]:
     return sorted({int(round(v)) for v in np.linspace(0, n - 1, min(n, _TICKS))})
 
 
-def _short(text: str, n: int = 10) -> str:
+def _short(text: str, n: int = 9) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _tick_labels(pd_: PartialDependence, n: int = 9) -> list[str]:
+    """Short x labels: a level cut to ``n`` characters, or a number to 3 digits."""
+    if pd_.feature.categories is not None:
+        return [_short(t, n) for t in pd_.labels()]
+    return [format_value(float(f"{v:.3g}")) for v in pd_.grid]
+
+
+def _range_labels(lo: float, hi: float) -> list[tuple[float, str]]:
+    """The y-axis labels of a panel: its lowest and highest value (one if equal)."""
+    texts = [(v, format_value(float(f"{v:.3g}"))) for v in (lo, hi)]
+    return texts[:1] if texts[0][1] == texts[1][1] else texts
 
 
 def pdp_svg(pd_: PartialDependence, tasks: Sequence[TaskSpec]) -> Markup:
     """One inline ``<svg>`` of small multiples (escaped text, no external reference)."""
     panels = pdp_panels(pd_, tasks)
-    labels = pd_.labels()
+    labels = _tick_labels(pd_)
     n, cat = pd_.grid.size, pd_.feature.categories is not None
     width = _W * len(panels)
     parts = [f'<svg class="pdp" width="100%" viewBox="0 0 {width} {_H}" role="img" '
@@ -89,45 +101,72 @@ def pdp_svg(pd_: PartialDependence, tasks: Sequence[TaskSpec]) -> Markup:
                      f'font-size="8" fill="#666">{escape(unit)}</text>')
         parts.append(f'<rect x="{x0}" y="{_TOP}" width="{inner_w}" height="{inner_h}" '
                      'fill="none" stroke="#ccc"/>')
-        for v in (lo + pad, hi - pad):
+        for v, text in _range_labels(lo + pad, hi - pad):
             parts.append(f'<text x="{x0 - 3}" y="{py(v) + 3:.1f}" text-anchor="end" '
-                         f'font-size="8">{escape(format_value(float(f"{v:.3g}")))}</text>')
+                         f'font-size="8">{escape(text)}</text>')
         for i in _ticks(n):
             parts.append(f'<text x="{px(i):.1f}" y="{_TOP + inner_h + 11}" '
-                         f'text-anchor="middle" font-size="8">{escape(_short(labels[i]))}</text>')
+                         f'text-anchor="middle" font-size="8">{escape(labels[i])}</text>')
         points = [(px(i), py(float(v))) for i, v in enumerate(curve)]
         if not cat and n > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" '
                          'stroke-width="2"/>')
-        r = 3 if cat else 1.6
+        r = min(3.0, inner_w / (3 * n)) if cat else 1.6
         parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{colour}"/>'
                   for x, y in points]
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def pdp_png(pd_: PartialDependence, tasks: Sequence[TaskSpec]) -> io.BytesIO:
-    """The same small multiples as a PNG (matplotlib, no pyplot state)."""
+def draw_pdp(pdf: FPDF, pd_: PartialDependence, tasks: Sequence[TaskSpec], *, x0: float,
+             y0: float, width: float, height: float, font: str) -> None:
+    """The same small multiples drawn as vectors on an fpdf2 page (mm; ``font``: a
+    registered Unicode font)."""
     panels = pdp_panels(pd_, tasks)
-    labels = pd_.labels()
+    labels = _tick_labels(pd_, 8)
     n, cat = pd_.grid.size, pd_.feature.categories is not None
-    fig = Figure(figsize=(7.4, 1.75))
-    x = np.arange(n)
+    pw = width / len(panels)
+    left, top, bottom = 11.0, 8.0, 5.0
+    inner_w, inner_h = pw - left - 2.0, height - top - bottom
     for p, (title, unit, curve, colour) in enumerate(panels):
-        ax = fig.add_subplot(1, len(panels), p + 1)
-        if cat:
-            ax.plot(x, curve, "o", color=colour, markersize=3.5)
-        else:
-            ax.plot(x, curve, "-o", color=colour, linewidth=1.6, markersize=1.8)
-        ticks = _ticks(n)
-        ax.set_xticks(ticks, [_short(labels[i], 8) for i in ticks], fontsize=5.5,
-                      rotation=30 if cat else 0)
-        ax.tick_params(axis="y", labelsize=5.5)
-        ax.set_title(f"{title}\n{unit}", fontsize=6.5)
-        ax.grid(alpha=0.3, linewidth=0.5)
-    fig.tight_layout(pad=0.4, w_pad=0.6)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150)
-    buf.seek(0)
-    return buf
+        px0 = x0 + p * pw + left
+        lo, hi = float(np.min(curve)), float(np.max(curve))
+        pad = (hi - lo) * 0.08 or abs(hi) * 0.01 or 1.0
+
+        def xy(i: int, v: float, px0: float = px0, lo: float = lo - pad,
+               hi: float = hi + pad) -> tuple[float, float]:
+            return (px0 + (i / (n - 1) if n > 1 else 0.5) * inner_w,
+                    y0 + top + (hi - v) / (hi - lo) * inner_h)
+
+        pdf.set_font(font, "B", 7)
+        pdf.text(px0 + (inner_w - pdf.get_string_width(title)) / 2, y0 + 2.8, title)
+        pdf.set_font(font, "", 5.5)
+        pdf.set_text_color(100, 100, 100)
+        pdf.text(px0 + (inner_w - pdf.get_string_width(unit)) / 2, y0 + 5.8, unit)
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_draw_color(200, 200, 200)
+        pdf.set_line_width(0.2)
+        pdf.rect(px0, y0 + top, inner_w, inner_h)
+        for v, text in _range_labels(lo, hi):
+            pdf.text(px0 - 0.8 - pdf.get_string_width(text), xy(0, v)[1] + 0.9, text)
+        for i in _ticks(n):
+            text = labels[i]
+            pdf.text(xy(i, lo)[0] - pdf.get_string_width(text) / 2, y0 + height - 1.5, text)
+        points = [xy(i, float(v)) for i, v in enumerate(curve)]
+        pdf.set_draw_color(*hex_rgb(colour))
+        pdf.set_fill_color(*hex_rgb(colour))
+        if not cat and n > 1:
+            pdf.set_line_width(0.5)
+            pdf.polyline(points)
+        r = min(0.9, inner_w / (3 * n)) if cat else 0.45
+        for x, y in points:
+            pdf.rect(x - r, y - r, 2 * r, 2 * r, style="F")
+    pdf.set_line_width(0.2)
+    pdf.set_draw_color(0, 0, 0)
+
+
+def hex_rgb(hex_color: str) -> tuple[int, int, int]:
+    """(r, g, b) of a ``#rrggbb`` colour."""
+    h = hex_color.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)

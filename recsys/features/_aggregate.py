@@ -65,7 +65,7 @@ def keyed_totals(
 def lookup_keyed(
     keys: NDArray[np.int64], sums: NDArray[np.float64], query: NDArray[np.int64]
 ) -> NDArray[np.float64]:
-    """Sums for each ``query`` key from sorted ``keys``; zeros where the key is absent."""
+    """Look up the sums of each ``query`` key in sorted ``keys``; zeros where it is absent."""
     out = np.zeros((query.shape[0], sums.shape[1]), dtype=np.float64)
     if keys.shape[0] == 0:
         return out

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from recsys.config import ProjectConfig
-from recsys.features._specs import FeatureSpec
+from recsys.features._specs import FeatureGroup, FeatureSpec
 
 __all__ = [
     "GlobalStats",
@@ -62,10 +64,10 @@ class Layout:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> Layout:  # type: ignore[type-arg]
+    def from_dict(cls, d: Mapping[str, Any]) -> Layout:
         """Inverse of :meth:`to_dict`."""
 
-        def attrs(x: list) -> tuple[tuple[str, tuple[str, ...] | None], ...]:  # type: ignore[type-arg]
+        def attrs(x: list[Any]) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
             return tuple((str(n), tuple(c) if c is not None else None) for n, c in x)
 
         return cls(
@@ -153,12 +155,12 @@ def encode(col: pd.Series, levels: tuple[str, ...] | None) -> NDArray[np.float32
     return out
 
 
-def _rate(num: NDArray, den: NDArray, prior: float, s: float) -> NDArray[np.float64]:
+def _rate(num: NDArray, den: NDArray, prior: float | NDArray, s: float) -> NDArray[np.float64]:
     return (num + s * prior) / (den + s)
 
 
 def assemble(layout: Layout, stats: GlobalStats, p: Prior) -> NDArray[np.float32]:
-    """The feature matrix from what was known before each row (same code for every window)."""
+    """Build the feature matrix from what was known before each row (same for every window)."""
     s = layout.smoothing
     n_lab = len(layout.labels)
     cols: list[NDArray] = [p.user_static]
@@ -270,9 +272,9 @@ def _prefixed(prefix: str, name: str) -> str:
     return name if name.startswith(prefix + "_") else f"{prefix}_{name}"
 
 
-def _rate_specs(prefix: str, group: str, layout: Layout) -> list[tuple[FeatureSpec, bool]]:
+def _rate_specs(prefix: str, group: FeatureGroup, layout: Layout) -> list[tuple[FeatureSpec, bool]]:
     who = "user" if prefix == "user" else "item"
-    out = [(FeatureSpec(f"{prefix}_exposures", group, f"{who}'s past exposures"), False)]  # type: ignore[arg-type]
+    out = [(FeatureSpec(f"{prefix}_exposures", group, f"{who}'s past exposures"), False)]
     cond = dict(layout.conditional)
     for j, (lab, kind) in enumerate(zip(layout.labels, layout.label_kinds, strict=True)):
         if j in cond:
@@ -282,13 +284,13 @@ def _rate_specs(prefix: str, group: str, layout: Layout) -> list[tuple[FeatureSp
             name, desc = f"{prefix}_{lab}_rate", f"{who}'s past {lab} rate"
         else:
             name, desc = f"{prefix}_avg_{lab}", f"{who}'s past average {lab}"
-        out.append((FeatureSpec(name, group, desc), True))  # type: ignore[arg-type]
+        out.append((FeatureSpec(name, group, desc), True))
     return out
 
 
 def make_layout(cfg: ProjectConfig, users: pd.DataFrame, items: pd.DataFrame,
                 interactions: pd.DataFrame, context: tuple[str, ...]) -> Layout:
-    """The layout of a dataset's features."""
+    """Lay out a dataset's features: labels, conditional tasks, attributes and context."""
     labels: list[str] = []
     kinds: list[str] = []
     for t in cfg.tasks:

@@ -45,10 +45,13 @@ class FeatureSpec:
     @classmethod
     def from_dict(cls, d: dict[str, object]) -> FeatureSpec:
         """Inverse of :meth:`to_dict`."""
-        cats = d.get("categories")
+        cats, group = d.get("categories"), d["group"]
+        if group not in GROUPS:
+            raise ValueError(f"feature '{d['name']}': unknown group {group!r}; "
+                             f"use one of {list(GROUPS)}")
         return cls(
             name=str(d["name"]),
-            group=d["group"],  # type: ignore[arg-type]
+            group=group,
             description=str(d["description"]),
             categories=tuple(str(c) for c in cats) if isinstance(cats, list) else None,
         )
@@ -80,11 +83,11 @@ class FeatureFrame:
         return [i for i, s in enumerate(self.specs) if s.is_categorical]
 
     def take(self, rows: NDArray[np.integer] | NDArray[np.bool_]) -> FeatureFrame:
-        """The frame restricted to some rows."""
+        """Restrict the frame to some rows."""
         return FeatureFrame(self.X[rows], self.specs)
 
     def to_frame(self, *, decode: bool = True) -> pd.DataFrame:
-        """A pandas view, categorical codes decoded to labels if ``decode``."""
+        """Return the frame as a pandas DataFrame, codes decoded to labels if ``decode``."""
         cols = {}
         for j, s in enumerate(self.specs):
             col = self.X[:, j]

@@ -244,3 +244,18 @@ def test_cli_bad_input_exits_2_with_nothing_on_stdout(
     assert message in err
     code, out, err = _run(capsys, "whatif", "-a", str(project_dir), "-u", "ghost", "-i", item)
     assert (code, out) == (2, "") and "error: unknown user 'ghost'" in err
+
+
+def test_each_attribute_names_the_feature_that_carries_it(project: Project,
+                                                          user_id: str) -> None:
+    store = project.feature_store()
+    specs = {s.name: s for s in project.feature_specs}
+    attrs = editable_attributes(store, project.user_code(user_id), 0)
+    assert [(a.owner, a.name) for a in attrs] == [
+        ("user", "segment"), ("user", "region"), ("user", "age_band"), ("user", "tenure_days"),
+        ("item", "category"), ("item", "brand"), ("item", "price"), ("item", "quality"),
+        ("item", "discount"), ("context", "device")]
+    for a in attrs:
+        spec = specs[a.feature]
+        want = f"{a.name} of the visit" if a.owner == "context" else f"{a.owner}'s {a.name}"
+        assert (spec.description, spec.categories) == (want, a.levels)

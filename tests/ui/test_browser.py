@@ -155,3 +155,38 @@ def test_flagged_item_leaves_the_list_in_chromium(copied_root: Path, small_proje
     (flag,) = ProjectLog.of(copied_root / "demo").history()
     assert (flag.item_id, flag.user_id, flag.note, flag.source) == (
         top.item_id, USER, "wrong audience", "dashboard")
+
+
+RANK_JS = ("() => Array.from(document.querySelectorAll('[data-testid=\"stMetric\"]'))"
+           ".filter(m => m.innerText.includes('Rank among'))"
+           ".map(m => m.querySelector('[data-testid=\"stMetricValue\"]').innerText.trim())[0]")
+"""The What-if page's rank metric ("1", "4"…)."""
+
+
+def test_whatif_price_edit_moves_the_rank_in_chromium(server: str, small_project) -> None:  # noqa: ANN001
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from explain import whatif
+
+    SHOTS.mkdir(exist_ok=True)
+    moves = [(it, p, whatif(small_project, USER, it.item_id, changes={"price": p}).rank_after)
+             for it in small_project.recommend(USER).items[:3] for p in (0.5, 5.0, 300.0)]
+    item, price, rank = next((it, p, r) for it, p, r in moves if r != it.rank)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{server}/whatif?user={USER}&item={item.item_id}")
+        page.get_by_role("heading", name="What-if").wait_for(timeout=90_000)
+        box = page.get_by_role("spinbutton", name="price")
+        box.wait_for(timeout=90_000)
+        wait_idle(page)
+        page.wait_for_function(f"() => ({RANK_JS})() === '{item.rank}'", timeout=90_000)
+        box.fill(f"{price:g}")
+        box.press("Enter")
+        page.wait_for_function(f"() => ({RANK_JS})() === '{rank}'", timeout=90_000)
+        wait_idle(page)
+        assert f"set_price={price}" in page.url
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        full_shot(page, SHOTS / "browser-6-whatif.png", 1280)
+        page.get_by_role("button", name="Reset to current values").click()
+        page.wait_for_function(f"() => ({RANK_JS})() === '{item.rank}'", timeout=60_000)
+        browser.close()

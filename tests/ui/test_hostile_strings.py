@@ -19,7 +19,7 @@ from ui_helpers import HOSTILE, PHISH, RAW, figure, markdown_texts, unescape
 
 from ui.text import md_escape, plot_escape
 
-PAGES = ["overview", "recommendations", "explain", "tradeoffs", "global", "segments",
+PAGES = ["overview", "recommendations", "explain", "whatif", "tradeoffs", "global", "segments",
          "reports", "health", "feedback", "runs"]
 
 

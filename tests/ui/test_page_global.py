@@ -64,3 +64,13 @@ def test_dependence_plot_follows_the_feature(open_page: Callable[..., AppTest],
     assert dep["layout"]["xaxis"]["title"]["text"] == "item's price (feature value)"
     assert "column: item_price" in dep["data"][0]["hovertemplate"]
     assert len(decode(dep["data"][0]["x"])) == min(1000, len(small_project.eval_context.test))
+
+
+def test_partial_dependence_beside_the_dependence_plot(open_page: Callable[..., AppTest]) -> None:
+    at = open_page("global")
+    pdp = figure(at, "gl_pdp")
+    panels = [a["text"] for a in pdp["layout"]["annotations"]]
+    assert panels == ["click", "purchase", "revenue", "returned (minimised)",
+                      "blend (current weights)"]
+    lines = [d for d in pdp["data"] if d.get("xaxis")]
+    assert len(lines) == 5 and all(len(decode(d["y"])) >= 2 for d in lines)

@@ -26,6 +26,22 @@ def test_moving_a_weight_changes_the_ranking(open_page: Callable[..., AppTest]) 
     assert any(m.startswith(("▲", "▼")) or m == "new" for m in moved)
 
 
+def test_items_that_left_the_list_are_named(open_page: Callable[..., AppTest]) -> None:
+    at = open_page("recommendations")
+    at.slider(key="weight_click").set_value(0.0).run()
+    at.slider(key="weight_revenue").set_value(5.0).run()
+    at.slider(key="weight_purchase").set_value(0.0).run()
+    last = _items(at)
+    at.slider(key="weight_returned").set_value(5.0).run()  # one more change, then compare
+    now = set(_items(at))
+    gone = [i for i in last if i not in now]
+    caption = " ".join(c.value for c in at.caption if "since the last change" in c.value)
+    plain = caption.replace("\\", "")
+    assert gone, "the change should push some item out"
+    assert "left the list" in plain and all(f"({i})" in plain for i in gone)
+    assert not any(f"({i})" in plain for i in now)
+
+
 def test_table_scores_add_up_and_shares_are_plotted(open_page: Callable[..., AppTest]) -> None:
     at = open_page("recommendations")
     table = frame_with(at, "blended score")

@@ -37,6 +37,9 @@ def _dependence(gi: GlobalImportance, view: state.View, target: str,
     frame = dependence(gi, feature, None if target == BLEND else target)
     st.plotly_chart(charts.dependence_scatter(frame, feature, labels[feature],
                                               unit=_unit(view, target)), key="gl_dependence")
+    from ui import pdp_view
+
+    pdp_view.draw_partial_dependence(view.project(), view, feature)
 
 
 def main() -> None:

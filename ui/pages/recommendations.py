@@ -71,7 +71,7 @@ def _history(project: Project, view: state.View, user: str) -> None:
                      "outcome": st.column_config.TextColumn(width=118,
                          help="Positive labels of the exposure "
                               f"({md_escape(', '.join(labels))})."),
-                     "title": st.column_config.TextColumn(width=130)})
+                     "title": st.column_config.TextColumn(width="medium")})
 
 
 def main() -> None:
@@ -89,30 +89,34 @@ def main() -> None:
         out = frozenset(i for i, m in marks.items() if m in flags.EXCLUDED)
         moves = state.ranking_moves(user, (view.weights, view.transform, view.k, out), ids)
         widgets.weights_caption(view)
-        left, right = st.columns([2, 1], gap="medium")
-        with left:
-            head, toggle = st.columns([3, 2])
-            head.markdown(f"**Top {view.k} for {md_escape(user)}**")
-            preds = toggle.toggle("natural units", key="rec_preds",
-                                  help="Show each task's prediction (probability, value) "
-                                       "instead of its transformed score.")
-            if not ranked.items:
-                st.info("This user has no candidates left (none, or all flagged).")
-                return
-            table = _table(ranked, view, moves, preds, marks)
-            st.dataframe(flags.greyed(table, table["item_id"].isin(out)), hide_index=True,
-                         key="rec_table", column_config=_column_config(view))
-            moved = sum(bool(m) for m in moves)
-            if moved:
-                st.caption(f"{moved} of {len(ids)} items moved since the last change.")
-            flags.panel(project, view, user, flags.labels(ranked, marks), "rec")
+        head, toggle = st.columns([3, 1])
+        head.markdown(f"**Top {view.k} for {md_escape(user)}**")
+        preds = toggle.toggle("natural units", key="rec_preds",
+                              help="Show each task's prediction (probability, value) "
+                                   "instead of its transformed score.")
+        if not ranked.items:
+            st.info("This user has no candidates left (none, or all flagged).")
+            return
+        table = _table(ranked, view, moves, preds, marks)
+        st.dataframe(flags.greyed(table, table["item_id"].isin(out)), hide_index=True,
+                     key="rec_table", column_config=_column_config(view))
+        moved = sum(bool(m) for m in moves)
+        dropped = state.dropped_items(user)
+        if moved or dropped:
+            left = "; left the list: " + ", ".join(
+                f"{md_escape(project.title(project.item_code(i)))} ({md_escape(i)})"
+                for i in dropped) if dropped else ""
+            st.caption(f"{moved} of {len(ids)} items moved since the last change{left}.")
+        flags.panel(project, view, user, flags.labels(ranked, marks), "rec")
+        left_col, right_col = st.columns([1, 1], gap="medium")
+        with left_col:
             from ui.compute import task_contributions
 
             st.markdown("**Task shares of each item's blended score**")
             fig = charts.contribution_bars(task_contributions(ranked, project),
                                            view.task_names())
             st.plotly_chart(fig, key="rec_shares", config={"displayModeBar": False})
-        with right:
+        with right_col:
             _history(project, view, user)
 
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 _BARS = 10
 _OWNERS = {"user": "User", "item": "Item", "context": "Usual visit context"}
-_PER_ROW = 3
+_PER_ROW = 5
 
 
 def _key(a: EditableAttribute) -> str:
@@ -70,13 +70,13 @@ def _form(attrs: tuple[EditableAttribute, ...], pair: tuple[str, str, str]) -> d
                     col.number_input(label, key=_key(a), format="%g", help=now,
                                      step=1.0 if big >= 100 else 0.1 if big >= 1 else 0.01)
     st.button("Reset to current values", key="wi_reset", on_click=_reset, args=(attrs,),
-              icon=":material/restart_alt:")
+              icon=":material/restart_alt:", help="Put every attribute back as it is.")
     return {a.key: ss[_key(a)] for a in attrs if ss[_key(a)] != a.value
             and not (ss[_key(a)] is None and a.value is None)}
 
 
 def _moves(w: WhatIf) -> None:
-    left, right = st.columns(2)
+    left, right, _ = st.columns([1, 1, 2])
     gap, up = w.score_after - w.score_before, w.rank_before - w.rank_after
     left.metric("Blended score", f"{w.score_after:.4f}", f"{gap:+.4f}" if w.changes else None,
                 help=f"Before: {w.score_before:.4f}. Σ sign · weight · transformed task score.")
@@ -89,9 +89,13 @@ def _moves(w: WhatIf) -> None:
         "prediction after": t.prediction_after, "transformed before": t.transformed_before,
         "transformed after": t.transformed_after,
         "share change": t.weight * (t.transformed_after - t.transformed_before)}
-        for t in w.tasks]), hide_index=True, key="wi_tasks",
-        column_config={c: st.column_config.NumberColumn(format="%.4g") for c in
-                       ("prediction before", "prediction after")})
+        for t in w.tasks]), hide_index=True, key="wi_tasks", column_config={
+            **{c: st.column_config.NumberColumn(format="%.4g", help="In the task's natural "
+                                                "unit (probability or value).")
+               for c in ("prediction before", "prediction after")},
+            "share change": st.column_config.NumberColumn(
+                help="sign · weight × (transformed after − before): the task's part of the "
+                     "change of the blended score.")})
     for note in w.notes:
         st.info(md_escape(note))
 
@@ -107,7 +111,9 @@ def _change(w: WhatIf) -> None:
     st.plotly_chart(waterfall_figure(
         steps, title=f"Change of the blended score by feature: {w.score_before:.3f} → "
                      f"{w.score_after:.3f} (values: after vs before)",
-        unit="change of the contribution to the blended score"), key="wi_waterfall")
+        unit="blended score"), key="wi_waterfall")
+    st.caption("Each bar is a feature's contribution after minus before. A feature whose "
+               "value did not change can move too: the trees combine it with the edited ones.")
 
 
 def main() -> None:
@@ -126,21 +132,19 @@ def main() -> None:
             return
         widgets.weights_caption(view)
         base = state.whatif(project, view.stamp, user, item, (), view.weights, view.transform)
-        left, right = st.columns([2, 3], gap="large")
-        with left:
-            st.subheader("Attributes")
+        st.subheader(md_escape(f"Attributes of {base.title} for {user}"))
+        with st.container(border=True):
             edits = _form(base.attributes, (view.stamp, user, item))
         state.page_url("whatif", {f"set_{k}": str(v) for k, v in edits.items()})
         w = state.whatif(project, view.stamp, user, item, tuple(edits.items()), view.weights,
                          view.transform) if edits else base
-        with right:
-            st.subheader(md_escape(f"{w.title} for {w.user_id}"))
-            _moves(w)
+        st.subheader("Before and after")
+        _moves(w)
         if edits:
             _change(w)
         else:
-            st.info("Change an attribute on the left to see the scores, the rank and the "
-                    "attribution move.")
+            st.info("Change an attribute above to see each task's prediction, the blended "
+                    "score, the rank and the attribution move.")
 
 
 main()

@@ -67,13 +67,14 @@ def test_html_is_offline_and_escaped(report: ExplanationReport,
     assert "<script" not in text
     n_items = sum(len(u.items) for u in report.users)
     assert html.count('<article class="item"') == n_items
-    assert html.count("<svg") == n_items
+    assert html.count('<svg class="waterfall"') == n_items
+    assert html.count('<svg class="pdp"') == len(report.partial_dependence) == 3
     assert report.users[0].items[0].reasons[0].replace("'", "&#39;") in html
 
 
 def test_pdf_pages_and_text(report: ExplanationReport, tricky: ExplanationReport) -> None:
     reader = PdfReader(io.BytesIO(export_report(tricky, "pdf")))
-    assert len(reader.pages) == expected_pages(report) == 2 + 2 * (1 + 2)
+    assert len(reader.pages) == expected_pages(report) == 2 + 1 + 2 * (1 + 2)
     first = reader.pages[0].extract_text()
     assert report.title in first and "Provenance" in first and "Metrics" in first
     health = reader.pages[1].extract_text()
@@ -81,11 +82,11 @@ def test_pdf_pages_and_text(report: ExplanationReport, tricky: ExplanationReport
     assert report.health is not None and report.health.warnings
     assert f"[{report.health.warnings[0].code}]" in health
     user = report.users[1]
-    assert f"User {user.user_id}" in reader.pages[5].extract_text()
-    cards = reader.pages[6].extract_text()
+    assert f"User {user.user_id}" in reader.pages[6].extract_text()
+    cards = reader.pages[7].extract_text()
     assert user.items[0].title in cards and user.items[0].item_id in cards
-    assert "<script>" in reader.pages[3].extract_text()
-    plain = dataclasses.replace(report, health=None)
+    assert "<script>" in reader.pages[4].extract_text()
+    plain = dataclasses.replace(report, health=None, partial_dependence=())
     assert len(PdfReader(io.BytesIO(export_report(plain, "pdf"))).pages) == \
         expected_pages(plain) == 1 + 2 * (1 + 2)
 
@@ -95,7 +96,7 @@ def _zip_frames(data: bytes, ext: str) -> dict[str, pd.DataFrame]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert sorted(zf.namelist()) == sorted(
             [f"attributions.{ext}", f"recommendations.{ext}", f"health.{ext}",
-             f"health_warnings.{ext}", "provenance.json"])
+             f"health_warnings.{ext}", f"partial_dependence.{ext}", "provenance.json"])
         for name in zf.namelist():
             raw = zf.read(name)
             if name.endswith(".csv"):
@@ -124,7 +125,7 @@ def test_csv_parquet_xlsx_agree(report: ExplanationReport) -> None:
     assert csv["health_warnings"]["message"].tolist() == pq["health_warnings"]["message"].tolist()
     book = pd.read_excel(io.BytesIO(export_report(report, "xlsx")), sheet_name=None)
     assert list(book) == ["recommendations", "attributions", "feature_values", "health",
-                          "health_warnings", "metrics", "provenance"]
+                          "health_warnings", "partial_dependence", "metrics", "provenance"]
     health = book["health"]
     assert report.health is not None and len(health) == len(report.health.reports)
     click = health[(health["task"] == "click") & (health["metric"] == "auc")].iloc[0]
@@ -197,4 +198,5 @@ def test_write_report_is_atomic(report: ExplanationReport, tmp_path) -> None:  #
     with pytest.raises(ExplanationError, match="unknown format 'docx'"):
         export_report(report, "docx")  # type: ignore[arg-type]
     assert set(export_tables(report, "wide")) == {"recommendations", "attributions",
-                                                  "feature_values", "health", "health_warnings"}
+                                                  "feature_values", "health", "health_warnings",
+                                                  "partial_dependence"}
