@@ -28,6 +28,15 @@ __all__ = ["BuiltFeatures", "FeatureStore", "build_features"]
 log = logging.getLogger(__name__)
 
 
+def user_category_key(users: NDArray[np.int64], categories: NDArray[np.int64],
+                      n_categories: int) -> NDArray[np.int64]:
+    """Key of (user, item category) totals. An item without a category (code -1) gets the
+    user's own negative key, so it never reads another user's totals."""
+    u = np.asarray(users, dtype=np.int64)
+    c = np.asarray(categories, dtype=np.int64)
+    return np.where(c >= 0, u * n_categories + c, -1 - u)
+
+
 @dataclass(frozen=True, slots=True)
 class FeatureStore:
     """What is known at the test cutoff: serves features for any (user, item) pair.
@@ -103,7 +112,8 @@ class FeatureStore:
                         categories: NDArray[np.int64]) -> NDArray[np.float64]:
         """(n, 2) each user's exposures and positives in an item category before the cutoff
         (``Prior.user_category``)."""
-        return lookup_keyed(self.uc_keys, self.uc_totals, users * self.n_categories + categories)
+        return lookup_keyed(self.uc_keys, self.uc_totals,
+                            user_category_key(users, categories, self.n_categories))
 
     def assemble(self, prior: Prior) -> NDArray[np.float32]:
         """The feature matrix of ``prior`` (:func:`assemble` with this store's layout and
@@ -208,7 +218,7 @@ def build_features(ds: Dataset) -> BuiltFeatures:
     v_item = np.column_stack([np.ones(len(inter)), labels]) * w
     v_uc = np.column_stack([np.ones(len(inter)), pos]) * w
     v_ui = np.column_stack([np.ones(len(inter)), pos]) * w
-    uc_key = u * ncat + item_category[i]
+    uc_key = user_category_key(u, item_category[i], ncat)
     ui_key = u * n_i + i
     log.info("features: point-in-time aggregates over %d rows", len(inter))
     history_end = _history_end(ds)

@@ -183,3 +183,19 @@ def test_feature_names_are_safe_for_lightgbm_and_keep_originals_for_display(
     assert by_name["item_exposures_2"] == "item's exposures"
     assert "item_a_b" in names
     assert build_specs(layout) == specs  # a saved project rebuilds the same names
+
+
+def test_items_without_a_category_never_read_another_users_totals() -> None:
+    from recsys.features._aggregate import keyed_totals, lookup_keyed
+    from recsys.features._build import user_category_key
+
+    ncat = 3
+    users = np.array([0, 0, 1, 1, 1], dtype=np.int64)
+    cats = np.array([2, -1, -1, 0, 2], dtype=np.int64)
+    keys = user_category_key(users, cats, ncat)
+    # user 1's missing category used to be key 1*3-1 = 2: user 0's category 2
+    assert keys[2] != keys[0] and len(set(keys.tolist())) == 5
+    sums = np.arange(10, dtype=np.float64).reshape(5, 2)
+    k, totals = keyed_totals(keys, sums)
+    got = lookup_keyed(k, totals, user_category_key(np.array([1, 0]), np.array([-1, -1]), ncat))
+    np.testing.assert_array_equal(got, [sums[2], sums[1]])
