@@ -8,11 +8,8 @@ import streamlit as st
 
 from recsys.config import BlendConfig
 from recsys.tasks import TaskSpec
-from ui import state
-from ui.scenarios import Scenario, ScenarioError, ScenarioStore
+from ui import scenario_panel, state
 from ui.text import md_escape, md_lines
-
-SCENARIO_NAME, SCENARIO_PICK = "scenario_name", "scenario_pick"
 
 
 def _reset(tasks: Sequence[TaskSpec], blend: BlendConfig) -> None:
@@ -22,55 +19,6 @@ def _reset(tasks: Sequence[TaskSpec], blend: BlendConfig) -> None:
     st.session_state[state.K] = min(blend.k, state.K_MAX)
     state.notify(f"weights, transform ({state.TRANSFORMS[blend.transform]}) and K ({blend.k}) "
                  "reset to the config's", "info")
-
-
-def _save(store: ScenarioStore, view: state.View) -> None:
-    if state.read_only():
-        state.notify("read-only dashboard: scenarios cannot be saved", "error")
-        return
-    name = str(st.session_state.get(SCENARIO_NAME, ""))
-    try:
-        saved = store.save(view.name, Scenario(name=name, weights=view.weights_dict(),
-                                               transform=view.transform, k=view.k))
-    except (ScenarioError, OSError) as err:
-        state.notify(str(err), "error")
-        return
-    st.session_state[SCENARIO_PICK] = saved.name
-    state.notify(f"saved scenario '{saved.name}'")
-
-
-def _load(store: ScenarioStore, view: state.View) -> None:
-    name = st.session_state.get(SCENARIO_PICK)
-    try:
-        scen = store.list(view.name).get(name or "")
-    except ScenarioError as err:
-        state.notify(str(err), "error")
-        return
-    if scen is None:
-        state.notify(f"scenario {name!r} no longer exists", "error")
-        return
-    ss = st.session_state
-    for t in view.tasks:
-        ss[state.WEIGHT + t.name] = state.parse_weight(str(scen.weights.get(t.name, 0.0)), 0.0)
-    ss[state.TRANSFORM] = scen.transform if scen.transform in state.TRANSFORMS else view.transform
-    ss[state.K] = min(max(int(scen.k), 1), state.K_MAX)
-    unknown = sorted(set(scen.weights) - set(view.task_names()))
-    extra = f" (ignored unknown tasks: {', '.join(unknown)})" if unknown else ""
-    state.notify(f"loaded scenario '{scen.name}'{extra}")
-
-
-def _delete(store: ScenarioStore, view: state.View) -> None:
-    if state.read_only():
-        state.notify("read-only dashboard: scenarios cannot be deleted", "error")
-        return
-    name = st.session_state.get(SCENARIO_PICK)
-    try:
-        store.delete(view.name, str(name))
-    except (ScenarioError, OSError) as err:
-        state.notify(str(err), "error")
-        return
-    st.session_state.pop(SCENARIO_PICK, None)
-    state.notify(f"deleted scenario '{name}'", "info")
 
 
 def _init_defaults(tasks: Sequence[TaskSpec], blend: BlendConfig) -> None:
@@ -112,33 +60,6 @@ def _as_float(text: str) -> float | None:
         return float(text)
     except ValueError:
         return None
-
-
-def _scenarios(view: state.View) -> None:
-    store = ScenarioStore.beside(state.artifacts_root())
-    writable = not state.read_only()
-    with st.expander("Scenarios", expanded=False):
-        if writable:
-            st.text_input("Name", key=SCENARIO_NAME, placeholder="e.g. revenue push",
-                          help="Save the current weights, transform and K under this name.")
-            st.button("Save current weights", key="scenario_save", on_click=_save,
-                      args=(store, view), help="Shared by all sessions of this server.")
-        try:
-            names = list(store.list(view.name))
-        except ScenarioError as err:
-            st.error(md_lines(err))
-            names = []
-        st.selectbox("Saved scenarios", names, key=SCENARIO_PICK, index=None,
-                     placeholder="none saved yet" if not names else "pick one",
-                     help="Scenarios saved for this project.")
-        left, right = st.columns(2)
-        left.button("Load", key="scenario_load", on_click=_load, args=(store, view),
-                    disabled=not names, help="Set the sliders, transform and K to the scenario.")
-        if writable:
-            right.button("Delete", key="scenario_delete", on_click=_delete, args=(store, view),
-                         disabled=not names, help="Remove the scenario for every session.")
-        else:
-            st.caption("Read-only dashboard: saving and deleting scenarios is disabled.")
 
 
 def render() -> state.View | None:
@@ -194,6 +115,6 @@ def render() -> state.View | None:
                        "Recommendations and Explain; switch on to list them greyed and marked.")
         view = state.current_view()
         if view is not None:
-            _scenarios(view)
+            scenario_panel.render(view)
         state.show_notice()
     return view

@@ -256,6 +256,11 @@ def url_state(view: View | None, page: str) -> dict[str, str]:
     for key in (USER, ITEM):
         if ss.get(key):
             out[key] = str(ss[key])
+    from ui.scenario_panel import active_name
+
+    scenario = active_name(view)
+    if scenario:
+        out["scenario"] = scenario
     extra_page, extra = ss.get(URL_EXTRA, ("", {}))
     return out | (extra if extra_page == page else {})
 

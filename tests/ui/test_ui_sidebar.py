@@ -100,3 +100,40 @@ def test_k_and_transform_reach_the_pages(open_page: Callable[..., AppTest]) -> N
     table = next(df.value for df in at.dataframe if "item_id" in df.value)
     assert len(table) == 3
     assert table["click"].between(0, 1).all()
+
+
+def test_saving_over_a_scenario_asks_first(open_page: Callable[..., AppTest],
+                                          artifacts_root: Path) -> None:
+    at = open_page()
+    at.slider(key="weight_revenue").set_value(2.0).run()
+    at.text_input(key="scenario_name").input("push").run()
+    at.button(key="scenario_save").click().run()
+    stored = artifacts_root / "scenarios.json"
+    assert json.loads(stored.read_text())["projects"]["demo"]["push"]["weights"]["revenue"] == 2.0
+    at.slider(key="weight_revenue").set_value(4.0).run()
+    at.button(key="scenario_save").click().run()
+    # not saved yet: a warning shows the existing scenario and asks
+    assert json.loads(stored.read_text())["projects"]["demo"]["push"]["weights"]["revenue"] == 2.0
+    assert any("exists" in w.value and "revenue 2" in w.value for w in at.sidebar.warning)
+    at.button(key="scenario_keep").click().run()
+    assert not at.sidebar.warning
+    at.button(key="scenario_save").click().run()
+    at.button(key="scenario_overwrite").click().run()
+    assert json.loads(stored.read_text())["projects"]["demo"]["push"]["weights"]["revenue"] == 4.0
+
+
+def test_scenario_preview_and_name_in_the_link(open_page: Callable[..., AppTest]) -> None:
+    at = open_page()
+    at.slider(key="weight_click").set_value(3.0).run()
+    at.text_input(key="scenario_name").input("clicky").run()
+    at.button(key="scenario_save").click().run()
+    assert at.query_params["scenario"] == "clicky"
+    at.slider(key="weight_click").set_value(1.0).run()  # settings left the scenario
+    assert "scenario" not in at.query_params
+    at.selectbox(key="scenario_pick").set_value("clicky").run()
+    preview = " ".join(c.value for c in at.sidebar.caption if c.value.startswith("Preview"))
+    assert "click 3" in preview and "K = 10" in preview
+    assert at.slider(key="weight_click").value == 1.0  # previewing loads nothing
+    at.button(key="scenario_load").click().run()
+    assert at.slider(key="weight_click").value == 3.0
+    assert at.query_params["scenario"] == "clicky"
