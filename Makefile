@@ -37,6 +37,9 @@ bench: demo
 	$(BIN)/python bench/bench_train.py --config data/demo/config.toml
 	$(BIN)/python bench/bench_explain.py --artifacts artifacts/demo
 	$(BIN)/python bench/bench_dashboard.py --project artifacts/demo
+	$(BIN)/python bench/bench_whatif.py --artifacts artifacts/demo
+	$(BIN)/python bench/bench_pdp.py --artifacts artifacts/demo
+	$(BIN)/python bench/bench_flags.py
 
 # One what-if edit (rebuild a pair's features, SHAP of both rows, re-rank): median and p95.
 bench-whatif: demo
