@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -11,11 +13,38 @@ from numpy.typing import NDArray
 
 from recsys.features import FeatureStore
 
-__all__ = ["SOURCES", "CandidateSet", "generate_candidates", "candidate_recall"]
+__all__ = ["SEEN", "SOURCES", "CandidateSet", "candidate_recall", "exclusion_label",
+           "generate_candidates"]
 
 log = logging.getLogger(__name__)
 
 SOURCES: tuple[str, ...] = ("popular", "category", "cooccurrence", "latent")
+SEEN = "seen"
+"""``candidates.exclude`` value meaning every (user, item) pair exposed before the test window."""
+
+
+class _Labelled(Protocol):
+    @property
+    def label(self) -> str: ...
+    @property
+    def given(self) -> str | None: ...
+
+
+def exclusion_label(exclude: str | None, tasks: Iterable[_Labelled]) -> str | None:
+    """Return the label whose positive pairs are never proposed again.
+
+    Positive (user, item) pairs of this label before the test window are excluded from
+    the candidates. It is ``exclude`` (the config's ``candidates.exclude``, :data:`SEEN`
+    for every exposed pair) or, unset, the label of the last conditional task; ``None``
+    if there is neither.
+
+    ``tasks`` are the config's tasks or the project's :class:`~recsys.tasks.TaskSpec`, in
+    config order.
+    """
+    if exclude is not None:
+        return exclude
+    children = [t.label for t in tasks if t.given is not None]
+    return children[-1] if children else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +68,7 @@ class CandidateSet:
 
 
 def _top_per_row(score_rows: NDArray[np.float64], m: int) -> NDArray[np.int32]:
-    """Indices of the ``m`` highest positive scores per row, best first, -1 padded."""
+    """Return the indices of the ``m`` highest positive scores per row, best first, -1 padded."""
     n, width = score_rows.shape
     m_eff = min(m, width)
     part = np.argpartition(-score_rows, m_eff - 1, axis=1)[:, :m_eff]
@@ -52,9 +81,10 @@ def _top_per_row(score_rows: NDArray[np.float64], m: int) -> NDArray[np.int32]:
     return top
 
 
-def _chunked_top(score_fn: object, n_users: int, n_items: int, m: int) -> NDArray[np.int32]:
+def _chunked_top(score_fn: Callable[[slice], NDArray[np.float64]], n_users: int, n_items: int,
+                 m: int) -> NDArray[np.int32]:
     step = max(1, int(2e7 // max(n_items, 1)))
-    parts = [_top_per_row(score_fn(slice(a, min(a + step, n_users))), m)  # type: ignore[operator]
+    parts = [_top_per_row(score_fn(slice(a, min(a + step, n_users))), m)
              for a in range(0, n_users, step)]
     return np.vstack(parts) if parts else np.zeros((0, m), np.int32)
 
@@ -126,8 +156,10 @@ def generate_candidates(
     exclude: NDArray[np.int64] | None = None,
     exclude_items: NDArray[np.int64] | None = None,
 ) -> CandidateSet:
-    """Merge the sources' ranked lists per user, best ranks first, dropping duplicates and
-    excluded pairs.
+    """Generate each user's candidates from the sources' ranked lists.
+
+    The lists are merged per user, best ranks first, dropping duplicates and excluded
+    pairs.
 
     Parameters
     ----------

@@ -497,11 +497,11 @@ def explain_command(
     fmt: Annotated[TextJson, typer.Option("--format", "-f")] = TextJson.text,
     top: Annotated[int, typer.Option("--top", min=1, help="Features shown in text.")] = 10,
 ) -> None:
-    """Why an item got its blended score for a user (with --vs: why it beats another item of
-    the catalogue, and where that item stands: candidate or not, rank, what keeps it out).
+    """Why an item got its blended score for a user (with --vs: why it beats another).
 
     Exact feature contributions that sum to the score `recommend` shows, each task's
-    share of the score, and reasons in words.
+    share of the score, and reasons in words. --vs takes any catalogue item and first
+    says where it stands: candidate or not, its rank, and what keeps it out of the list.
     """
     from explain import explain_item, explain_pair
 

@@ -29,6 +29,7 @@ from recsys.evaluate import EvalContext, Evaluation, Sweep, evaluate_blend, swee
 from recsys.features import FeatureFrame, FeatureSpec, FeatureStore
 from recsys.health import ModelHealth, model_health
 from recsys.projectlog import ProjectLog
+from recsys.standing import ItemStanding, item_standing
 from recsys.tasks import TaskSpec, natural_prediction, task_score
 
 __all__ = ["Project", "RankedItem", "RankedList", "RowScores", "WeightsLike"]
@@ -404,6 +405,18 @@ class Project:
     def log(self) -> ProjectLog:
         """The project's log of feedback flags and runs (``<name>.log.sqlite`` beside it)."""
         return ProjectLog.of(self.root)
+
+    def standing(self, user_id: object, item_id: object, *,
+                 weights: WeightsLike | BlendSpec = None, transform: str | None = None,
+                 k: int | None = None) -> ItemStanding:
+        """Say where any catalogue item stands for the user ("why not this item?").
+
+        Whether a candidate source proposed it, its blended score and rank among the
+        candidates, and the rules keeping it out of the list (see :mod:`recsys.standing`).
+        Flags are read from :meth:`log`; :class:`SchemaError` for an unknown user or item.
+        """
+        return item_standing(self, user_id, item_id, self.spec(weights, transform=transform, k=k),
+                             flags=self.log().flags())
 
     # -- evaluation ---------------------------------------------------------------------
     def evaluate(self, weights: WeightsLike | BlendSpec = None, *, transform: str | None = None,

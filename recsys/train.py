@@ -13,7 +13,13 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from recsys.blend import TRANSFORM_KINDS, fit_transform
-from recsys.candidates import CandidateSet, candidate_recall, generate_candidates
+from recsys.candidates import (
+    SEEN,
+    CandidateSet,
+    candidate_recall,
+    exclusion_label,
+    generate_candidates,
+)
 from recsys.config import ProjectConfig
 from recsys.data import Dataset, load_dataset
 from recsys.features import BuiltFeatures, FeatureStore, build_features
@@ -51,8 +57,11 @@ class TrainedProject:
 
 
 def model_params(cfg: ProjectConfig, task: TaskSpec) -> dict[str, Any]:
-    """The task's LightGBM settings as :class:`TaskModel` keywords: ``[model]`` with the
-    task's own ``[task.model]`` on top, unset ones left to the model's defaults."""
+    """Return the task's LightGBM settings as :class:`TaskModel` keywords.
+
+    ``[model]`` with the task's own ``[task.model]`` on top, unset ones left to the
+    model's defaults.
+    """
     own = next(t.model for t in cfg.tasks if t.name == task.name)
     params = cfg.model.merged(own)
     params.pop("objective", None)  # the task's loss: TaskSpec.objective
@@ -63,8 +72,10 @@ def model_params(cfg: ProjectConfig, task: TaskSpec) -> dict[str, Any]:
 
 def _task_windows(task: TaskSpec, cfg: ProjectConfig, ds: Dataset, train: NDArray[np.bool_],
                   val: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """The training and validation rows of one task (a conditional task: its parent's
-    positives only)."""
+    """Restrict the training and validation rows to one task's scope.
+
+    A conditional task keeps its parent's positives only; other tasks keep every row.
+    """
     if task.given is None:
         return train, val
     parent = next(t for t in cfg.tasks if t.name == task.given)
@@ -88,7 +99,7 @@ class TaskRows:
 
 
 def task_rows(ds: Dataset, built: BuiltFeatures, task: TaskSpec) -> TaskRows:
-    """The training and validation rows of ``task``, as :func:`fit_task_model` uses them."""
+    """Select the training and validation rows of ``task``, as :func:`fit_task_model` uses them."""
     train, val = _task_windows(task, ds.config, ds, *_fit_windows(ds, built))
     tr, va = np.flatnonzero(train), np.flatnonzero(val)
     if task.kind != "rank":
@@ -117,7 +128,7 @@ def fit_task_model(task: TaskSpec, ds: Dataset, built: BuiltFeatures, rows: Task
     X = built.rows.X
     tr, va = rows.train, rows.validation
     kw = model_params(ds.config, task) if params is None else params
-    model = TaskModel(objective=task.objective, name=task.name, **kw)  # type: ignore[arg-type]
+    model = TaskModel(objective=task.objective, name=task.name, **kw)
     return model.fit(X[tr], y_all[tr], group=rows.group_train,
                      eval_set=(X[va], y_all[va]) if va.size else None,
                      eval_group=rows.group_validation, feature_names=built.rows.names(),
@@ -189,8 +200,10 @@ def _test_exposures(ds: Dataset, store: FeatureStore, tasks: tuple[TaskSpec, ...
 def _task_metrics(tasks: tuple[TaskSpec, ...], test: TestExposures,
                   margins: dict[str, NDArray[np.float32]], cutoff: int
                   ) -> dict[str, dict[str, float]]:
-    """Plain per-task model metrics (``metrics["tasks"]``; with intervals and baselines in
-    ``metrics["health"]``)."""
+    """Compute the plain per-task model metrics (``metrics["tasks"]``).
+
+    The same metrics with intervals and baselines are in ``metrics["health"]``.
+    """
     out: dict[str, dict[str, float]] = {}
     for k, t in enumerate(tasks):
         y = test.labels[k]
@@ -212,16 +225,12 @@ def _task_metrics(tasks: tuple[TaskSpec, ...], test: TestExposures,
 
 
 def _exclusion_keys(ds: Dataset, store: FeatureStore) -> NDArray[np.int64]:
-    cfg = ds.config
-    label = cfg.candidates.exclude
-    if label is None:
-        child = [t for t in cfg.tasks if t.given is not None]
-        label = child[-1].label if child else None
+    label = exclusion_label(ds.config.candidates.exclude, ds.config.tasks)
     if label is None:
         return np.zeros(0, dtype=np.int64)
     inter = ds.interactions
     pre = (inter["window"] != "test").to_numpy().copy()
-    if label != "seen":
+    if label != SEEN:
         pre &= inter[label].to_numpy() > 0
     u = store.user_codes(inter["user_id"].to_numpy()[pre])
     i = store.item_codes(inter["item_id"].to_numpy()[pre])
@@ -234,8 +243,10 @@ def _noop(stage: str, fraction: float) -> None:
 
 def _flag_exclusions(flags: FlagSet | None, store: FeatureStore
                      ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Pair keys and item codes the analysts flagged bad or irrelevant (ids the dataset no
-    longer has are ignored)."""
+    """Return the pair keys and item codes the analysts flagged bad or irrelevant.
+
+    Ids the dataset no longer has are ignored.
+    """
     if flags is None or not len(flags):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     pairs = sorted(flags.excluded_pairs())

@@ -8,7 +8,10 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from ui_helpers import decode, figure, frame_with, markdown_texts, titles
+from ui_helpers import HOSTILE, RAW, decode, figure, frame_with, markdown_texts, titles, unescape
+
+from recsys.project import Project
+from ui.text import md_escape
 
 DESCRIPTIONS = {"user_click_rate": "user's past click rate", "item_price": "item's price",
                 "item_category": "item's category", "latent_score":
@@ -131,3 +134,98 @@ def test_a_new_user_starts_from_their_top_item(open_page: Callable[..., AppTest]
     at.selectbox(key="exp_user").set_value("u00007").run()
     assert at.selectbox(key="exp_item").index == 0
     assert not any("not in the top" in o for o in at.selectbox(key="exp_item").options)
+
+
+def _bought(project: Project) -> tuple[str, str]:
+    """A user and an item they bought before the test window: never proposed again, so
+    outside their candidates and their top-K."""
+    for uid in project.user_ids()[5:]:
+        hist = project.user_history(uid, n=10_000)
+        pos = hist[hist["revenue"] > 0]
+        if not pos.empty:
+            return str(uid), str(pos["item_id"].iloc[0])
+    raise AssertionError("nobody bought anything before the test window")
+
+
+def _metrics(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.proto.delta) for m in at.metric}
+
+
+def test_any_catalogue_item_can_be_b(open_page: Callable[..., AppTest],
+                                     small_project: Project) -> None:
+    user, bought = _bought(small_project)
+    at = open_page("explain", user=user)
+    box = at.selectbox(key="exp_vs")
+    a = at.selectbox(key="exp_item").value
+    assert len(box.options) == len(small_project.item_ids()) - 1  # every item but A
+    label = f"{small_project.title(small_project.item_code(bought))} ({bought})"
+    assert label in box.options  # searchable by title and id
+    ranks = [f"{it.rank}. " for it in small_project.recommend(user).items if it.item_id != a]
+    assert [o[: len(r)] for o, r in zip(box.options, ranks, strict=False)] == ranks  # list first
+    box.set_value(bought).run()
+    assert not at.exception
+    assert at.query_params["vs"] == bought
+    s = small_project.standing(user, bought)
+    assert not s.candidate
+    shown = _metrics(at)
+    inside = "inside" if s.in_top_k else "outside"
+    assert shown["Rank if scored"] == (f"{s.rank} of {s.n_candidates + 1}",
+                                       f"{inside} the top 10")
+    assert shown["Blended score"][0] == f"{s.score:.4f}"
+    assert shown["Proposed by"][0] == "no source" and shown["In the list"][0] == "no"
+    texts = markdown_texts(at)
+    assert "**Kept out of the list because**" in texts
+    reason = next(t for t in texts if t.startswith("- ") and "before the test window" in t)
+    assert unescape(reason) == f"- {s.reasons()[0]}"
+    pair = figure(at, "exp_pair")["data"][0]
+    x = decode(pair["x"])
+    assert x[-1] == pytest.approx(
+        small_project.standing(user, a).score - s.score, abs=1e-4)  # A's score − B's
+    assert x[:-1].sum() == pytest.approx(x[-1], abs=1e-9)
+
+
+def test_b_in_the_list_shows_its_rank(open_page: Callable[..., AppTest]) -> None:
+    at = open_page("explain")
+    at.selectbox(key="exp_vs").select_index(1).run()  # the list's second other item
+    shown = _metrics(at)
+    assert shown["Rank among the candidates"][1] == "inside the top 10"
+    assert shown["In the list"][0] == "yes" and shown["Proposed by"][0] != "no source"
+    assert any("is in this user's top 10" in c.value for c in at.caption)
+
+
+def test_b_from_the_link(open_page: Callable[..., AppTest], small_project: Project) -> None:
+    user, bought = _bought(small_project)
+    at = open_page("explain", user=user, vs=bought)
+    assert at.selectbox(key="exp_vs").value == bought
+    assert at.query_params["vs"] == bought and "Rank if scored" in _metrics(at)
+
+
+def test_unknown_b_in_the_link_is_a_warning(open_page: Callable[..., AppTest]) -> None:
+    at = open_page("explain", vs="[nothing](https://evil.example)")
+    warning = next(w.value for w in at.warning if "from the link" in w.value)
+    assert md_escape("[nothing](https://evil.example)") in warning
+    assert at.selectbox(key="exp_vs").index == 0
+
+
+def test_hostile_titles_of_b_are_text(open_hostile: Callable[..., AppTest]) -> None:
+    at = open_hostile("explain", user=HOSTILE[0])
+    box = at.selectbox(key="exp_vs")
+    outside = next(o for o in box.options if not o[0].isdigit())  # not in the list
+    assert any(h in outside for h in HOSTILE)  # options are plain text, as in the data
+    box.select_index(box.options.index(outside)).run()
+    assert not at.exception
+    texts = markdown_texts(at)
+    head = next(t for t in texts if t.startswith("**Where ") and t.endswith("for this user**"))
+    assert any(md_escape(h) in head for h in HOSTILE)
+    assert not [(f, t) for t in texts for f in RAW if f in t]
+
+
+def test_b_survives_a_visit_to_another_page(open_page: Callable[..., AppTest],
+                                            small_project: Project) -> None:
+    user, bought = _bought(small_project)
+    at = open_page("explain", user=user)
+    at.selectbox(key="exp_vs").set_value(bought).run()
+    at.switch_page("ui/pages/recommendations.py").run()
+    assert "vs" not in at.query_params  # only the Explain page puts B in the link
+    at.switch_page("ui/pages/explain.py").run()
+    assert at.selectbox(key="exp_vs").value == bought and at.query_params["vs"] == bought

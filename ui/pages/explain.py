@@ -1,20 +1,18 @@
 """Explain: why an item got its blended score, per task, by feature group, in words, and
-why it ranks above another item."""
+why it ranks above another item of the catalogue, and where that item stands."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
-from explain import feature_labels, waterfall_figure, waterfall_steps
-from ui import charts, flags, state, widgets
+from explain import waterfall_figure, waterfall_steps
+from ui import charts, compare_view, flags, state, widgets
 from ui.text import md_escape
 
 if TYPE_CHECKING:
     from explain import BlendedAttribution
-    from recsys.project import Project, RankedList
     from recsys.tasks import TaskSpec
 
 _BARS = 12
@@ -86,41 +84,6 @@ def _tabs(e: BlendedAttribution, view: state.View) -> None:
                 _task_tab(e, view, t)
 
 
-@st.fragment
-def _compare(project: Project, view: state.View, user: str, item: str,
-             ranked: RankedList) -> None:
-    st.subheader("Compare with another item")
-    others = {it.item_id: f"{it.rank}. {it.title}" for it in ranked.items if it.item_id != item}
-    if not others:
-        st.info("The list has no other item to compare with.")
-        return
-    vs = st.selectbox("Why is the item above (or below)…", list(others), key="exp_vs",
-                      format_func=others.__getitem__, help="Another item of the same list.")
-    with widgets.guard():
-        pair = state.pair_explanation(project, view.stamp, user, item, vs, view.weights,
-                                      view.transform)
-        gap = f"{abs(pair.gap):.4f}"  # a size: "lower than", never "−0.4 below"
-        how = ("the same as" if gap == "0.0000" else
-               "higher than" if pair.gap > 0 else "lower than")
-        st.markdown(f"**{md_escape(pair.title_a)}** (A) scores **{gap}** {how} "
-                    f"**{md_escape(pair.title_b)}** (B); the bars add up to that gap.")
-        left, right = st.columns([3, 2], gap="medium")
-        steps = waterfall_steps(pair.attribution, _BARS, base_label="base difference",
-                                total_label="score gap", values_b=pair.values_b or None)
-        left.plotly_chart(waterfall_figure(steps, title="Φ(A) − Φ(B) by feature (values: A vs B)",
-                                           unit="difference in blended score"), key="exp_pair")
-        right.plotly_chart(charts.signed_bars(dict(pair.tasks), unit="share(A) − share(B)",
-                                              colours=charts.task_colours(view.task_names())),
-                           key="exp_pair_tasks")
-        labels = feature_labels(pair.attribution.feature_names, pair.attribution.descriptions)
-        rows = [{"favours": "A" if d > 0 else "B", "feature": labels[f], "column": f,
-                 "value A": str(a), "value B": str(b), "difference": d}
-                for f, a, b, d in (*pair.top_for_a, *pair.top_for_b)]
-        column = st.column_config.TextColumn(help="Raw column name.")
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key="exp_pair_table",
-                     column_config={"column": column})
-
-
 def main() -> None:
     """Render the page."""
     view = widgets.page_view("Explain")
@@ -141,7 +104,7 @@ def main() -> None:
         flags.panel(project, view, user, flags.labels(ranked, marks, item, e.title), "exp",
                     item=item)
         _tabs(e, view)
-        _compare(project, view, user, item, ranked)
+        compare_view.panel(project, view, user, item, ranked)
 
 
 main()
