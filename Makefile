@@ -28,8 +28,13 @@ run: demo
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) \
 		--browser.gatherUsageStats false
 
-test: $(STAMP)
+# ruff (with the numpy docstring rules on recsys/ and explain/) and mypy (files and
+# settings in pyproject.toml's [tool.mypy]); `make test` runs it first.
+lint: $(STAMP)
 	$(BIN)/ruff check recsys explain ui app.py tests bench
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 bench: demo
@@ -54,4 +59,4 @@ bench-quality: $(STAMP)
 	$(BIN)/python bench/bench_quality.py
 
 clean:
-	rm -rf $(VENV) artifacts .pytest_cache
+	rm -rf $(VENV) artifacts .pytest_cache .mypy_cache

@@ -1,5 +1,7 @@
-"""Features as people read them: readable names, category labels, sensibly rounded
-numbers, and text made safe for plotly."""
+"""Features as people read them.
+
+Readable names, category labels, sensibly rounded numbers, and text made safe for plotly.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ _SPACE = re.compile(r"[\s\x00-\x1f\x7f\u2028\u2029]+")
 
 
 def feature_labels(names: Iterable[str], descriptions: Iterable[str]) -> dict[str, str]:
-    """The label a person reads for each feature, keyed by its raw column name.
+    """Return the label a person reads for each feature, keyed by its raw column name.
 
     A feature's label is its ``FeatureSpec.description`` ("user's past click rate" for
     ``user_click_rate``), or the raw name where the description is blank. Where several
@@ -39,15 +41,21 @@ def feature_labels(names: Iterable[str], descriptions: Iterable[str]) -> dict[st
 
 
 def plot_escape(value: object) -> str:
-    """``value`` as plotly text shown literally (the rule of ``ui.text.plot_escape``,
-    which the dashboard uses): ``<``, ``>`` and ``&`` become entities, so no tag or link
-    is rendered; runs of whitespace and control characters become one space."""
+    """Escape ``value`` so that plotly shows it literally.
+
+    ``<``, ``>`` and ``&`` become entities, so no tag or link is rendered; runs of
+    whitespace and control characters become one space (the rule of
+    ``ui.text.plot_escape``, which the dashboard uses).
+    """
     return html.escape(_SPACE.sub(" ", str(value)), quote=False)
 
 
 def display_number(x: float) -> float | int | None:
-    """A number rounded for display: None if missing, whole numbers as ``int``, else
-    four significant digits (at least one decimal place above 1000)."""
+    """Round ``x`` for display.
+
+    None if missing or infinite; whole numbers (below 1e15) as ``int``; from 1000 up, one
+    decimal place; else four significant digits.
+    """
     if x is None or not math.isfinite(x):
         return None
     if x == round(x) and abs(x) < 1e15:
@@ -73,7 +81,7 @@ def display_rows(specs: Sequence[FeatureSpec], X: NDArray[np.floating]) -> list[
 
 
 def format_value(v: object) -> str:
-    """A display value as text (``missing`` for None)."""
+    """Format a display value as text (``missing`` for None), with true minus signs."""
     if v is None:
         return "missing"
     # years and ids (1942, 2017) read wrong with a separator: only from 10,000 up
@@ -88,7 +96,7 @@ def format_value(v: object) -> str:
 
 
 def format_contribution(c: float, digits: int = 2) -> str:
-    """A signed contribution, e.g. ``+0.42`` or ``−0.18`` (true minus sign)."""
+    """Format a signed contribution, e.g. ``+0.42`` or ``−0.18`` (true minus sign)."""
     text = f"{c:+.{digits}f}"
     if float(text) == 0.0:
         text = f"{c:+.{digits}g}" if c != 0 else f"{0:.{digits}f}"

@@ -181,8 +181,10 @@ def attribute_pair(a: BlendedAttribution, b: BlendedAttribution) -> PairwiseAttr
 def explain_pair(project: Project, user_id: object, item_a: str, item_b: str, *,
                  weights: WeightsLike | BlendSpec = None,
                  transform: str | None = None) -> PairwiseAttribution:
-    """Why ``item_a`` scores above (or below) ``item_b`` for ``user_id`` (any two catalogue
-    items, candidates or not)."""
+    """Explain why ``item_a`` scores above (or below) ``item_b`` for ``user_id``.
+
+    Any two catalogue items may be compared, candidates or not.
+    """
     a, b = explain_items(project, user_id, [item_a, item_b], weights=weights,
                          transform=transform)
     return attribute_pair(a, b)

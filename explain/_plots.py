@@ -1,6 +1,7 @@
-"""Waterfall charts of an :class:`Attribution`: the geometry once
-(:func:`waterfall_steps`), drawn by plotly (the dashboard), matplotlib, inline SVG (HTML
-reports) or fpdf2 (PDF reports), all in one palette.
+"""Waterfall charts of an :class:`Attribution`, in one palette.
+
+The geometry is computed once (:func:`waterfall_steps`) and drawn by plotly (the
+dashboard), matplotlib, inline SVG (HTML reports) or fpdf2 (PDF reports).
 
 Bars are labelled with the features' descriptions ("user's past click rate = 8.1%"); the
 raw column name is kept on each step for hover text and tables.
@@ -73,8 +74,10 @@ class WaterfallStep:
         return POSITIVE if self.delta >= 0 else NEGATIVE
 
     def short_label(self, width: int) -> str:
-        """``label`` in at most ``width`` characters: a long feature name is cut with
-        "…" and its values are kept."""
+        """Shorten ``label`` to at most ``width`` characters.
+
+        A long feature name is cut with "…" and its values are kept.
+        """
         if len(self.label) <= width:
             return self.label
         tail = self.label[len(self.name):] if self.name else ""
@@ -87,12 +90,13 @@ class WaterfallStep:
 def waterfall_steps(attr: Attribution, max_features: int = 8, *,
                     base_label: str = "base", total_label: str = "score",
                     values_b: Sequence[object] | None = None) -> list[WaterfallStep]:
-    """Base, the ``max_features`` largest contributions, "N other features", total.
+    """Lay out a waterfall: base, largest contributions, "N other features", total.
 
-    Each feature bar starts where the previous ended, so the last feature bar ends at
-    ``attr.total()``. Feature bars are labelled with the readable feature name and the
-    value; with ``values_b`` (a pair's second item, aligned with ``attr.feature_names``)
-    with both values, "item's price: 19.9 vs 45.0".
+    The ``max_features`` largest contributions by absolute value get a bar each, the rest
+    share one "N other features" bar. Each bar starts where the previous ended, so the
+    last one ends at ``attr.total()``. Feature bars are labelled with the readable feature
+    name and the value ("item's price = 19.9"); with ``values_b`` (a pair's second item,
+    aligned with ``attr.feature_names``) with both values ("item's price: 19.9 vs 45.0").
     """
     v = np.asarray(attr.values, dtype=np.float64)
     if values_b is not None and len(values_b) != v.size:
@@ -119,8 +123,10 @@ def waterfall_steps(attr: Attribution, max_features: int = 8, *,
 
 
 def waterfall_range(steps: Sequence[WaterfallStep], pad: float = 0.2) -> tuple[float, float]:
-    """The value-axis range of a waterfall: the base, every level the bars pass and the
-    total, with ``pad`` × the span added on each side (room for the bar labels).
+    """Return the value-axis range of a waterfall.
+
+    The range covers the base, every level the bars pass and the total, with ``pad`` ×
+    the span added on each side (room for the bar labels).
 
     Zero is included only when it is near (no farther from the bars than their span):
     a base of −6.4 log-odds with bars between −7 and −5 is drawn on about [−7.4, −4.6]
@@ -139,10 +145,10 @@ def waterfall_range(steps: Sequence[WaterfallStep], pad: float = 0.2) -> tuple[f
 
 def plot_attribution(attr: Attribution, *, ax: Axes | None = None, max_features: int = 8,
                      title: str | None = None) -> Axes:
-    """A horizontal waterfall of ``attr`` on ``ax`` (a new figure if None); returns ``ax``."""
-    if ax is None:
-        from matplotlib.figure import Figure
+    """Draw ``attr`` as a horizontal waterfall on ``ax`` (a new figure if None); return ``ax``."""
+    from matplotlib.figure import Figure
 
+    if ax is None:
         fig = Figure(figsize=(7.0, 0.35 * (max_features + 3) + 0.8))
         ax = fig.add_subplot()
     steps = waterfall_steps(attr, max_features)
@@ -162,20 +168,24 @@ def plot_attribution(attr: Attribution, *, ax: Axes | None = None, max_features:
         ax.axvline(0.0, color="#cccccc", linewidth=0.8)
     if title:
         ax.set_title(title, fontsize=10)
-    ax.figure.tight_layout()
+    if isinstance(ax.figure, Figure):  # a SubFigure has no tight_layout: its root lays out
+        ax.figure.tight_layout()
     return ax
 
 
 def _bar_text(s: WaterfallStep) -> str:
-    """The number beside a bar: the level for base and total, else the signed change."""
+    """Return the number beside a bar: the level for base and total, else the change."""
     if s.kind in ("base", "total"):
         return f"{s.end:.3f}".replace("-", MINUS)
     return format_contribution(s.delta, 3)
 
 
 def _tick(s: WaterfallStep) -> str:
-    """A tick label escaped for plotly, wrapped onto lines of about ``_WRAP`` characters;
-    a feature's values stay together on the last line ("…rate:<br>0.14 vs 0.17")."""
+    """Return the tick label of ``s``, escaped for plotly and wrapped.
+
+    Lines hold about ``_WRAP`` characters; a feature's values stay together on the last
+    line ("…rate:<br>0.14 vs 0.17").
+    """
     head, tail = (s.name, s.label[len(s.name):]) if s.name else (s.label, "")
     lines = textwrap.wrap(head, _WRAP, break_long_words=False) or [head]
     if tail.startswith(":"):  # a pair: "name: a vs b"
@@ -200,8 +210,10 @@ def _hover(s: WaterfallStep) -> str:
 
 def waterfall_figure(steps: Sequence[WaterfallStep], *, title: str = "",
                      unit: str = "") -> Any:
-    """A horizontal plotly waterfall of ``steps`` (from :func:`waterfall_steps`): from the
-    base value through the largest contributions to the score; returns a ``go.Figure``.
+    """Draw ``steps`` (from :func:`waterfall_steps`) as a horizontal plotly waterfall.
+
+    The bars run from the base value through the largest contributions to the score; the
+    result is a ``go.Figure``.
 
     The value axis spans :func:`waterfall_range`. Tick labels are the readable feature
     names with their values; hovering a bar shows the raw column name too. ``title`` and

@@ -98,7 +98,7 @@ _CLAUSES = {"lead": "which lifts the score", "also": "which also lifts it",
 
 def feature_phrase(name: str, description: str, value: object, contribution: float,
                    values: Mapping[str, object], role: str | None = None) -> str:
-    """A short clause for one feature's part in a score (no trailing contribution).
+    """Describe one feature's part in a score in a short clause (no trailing contribution).
 
     ``values`` maps every feature name to its display value (for context such as the
     item's category). Known feature families have their own wording; any other
@@ -162,11 +162,13 @@ def _driver(attr: Attribution, j: int, values: Mapping[str, object], labels: Map
 def reasons_for(attr: Attribution, tasks: Mapping[str, TaskExplanation],
                 specs: Sequence[TaskSpec], z: Mapping[str, float] | None = None
                 ) -> tuple[str, ...]:
-    """Two or three sentences: the top positive feature, the task with the largest share,
-    and the strongest counter-force (or second driver) if it matters.
+    """Explain a score in up to three sentences.
+
+    The sentences name the top positive feature, the task with the largest share, and
+    the strongest counter-force (or the second driver) if it matters.
 
     ``z`` gives each task's score in standard deviations from its training mean (for
-    "high"/"low"); without it the blended transformed score is used.
+    "high"/"low"); without it the task's transformed score is used.
     """
     values = dict(zip(attr.feature_names, attr.feature_values, strict=True))
     labels = feature_labels(attr.feature_names, attr.descriptions)

@@ -18,7 +18,7 @@ __all__ = ["Attribution", "BlendedAttribution", "PairwiseAttribution", "TaskExpl
 
 
 def _json_value(v: object) -> object:
-    """A display value as JSON: numbers stay numbers, NaN becomes None."""
+    """Convert a display value to JSON: numbers stay numbers, NaN becomes None."""
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, np.generic):
@@ -55,7 +55,7 @@ class Attribution:
         return out
 
     def top(self, n: int = 10) -> list[tuple[str, object, float]]:
-        """The ``n`` largest contributions by absolute value: (feature, value, contribution)."""
+        """Return the ``n`` largest contributions by size: (feature, value, contribution)."""
         order = np.argsort(-np.abs(self.values), kind="stable")[: max(int(n), 0)]
         return [(self.feature_names[j], self.feature_values[j], float(self.values[j]))
                 for j in order]
@@ -68,8 +68,11 @@ class Attribution:
             raise KeyError(feature) from None
 
     def records(self, *, sort: bool = True, describe: bool = True) -> list[dict[str, Any]]:
-        """One JSON-ready dict per feature: feature, group, (description if ``describe``),
-        value, contribution; sorted by |contribution| (largest first) if ``sort``."""
+        """Return one JSON-ready dict per feature.
+
+        Keys: feature, group, description (if ``describe``), value, contribution; sorted
+        by |contribution| (largest first) if ``sort``.
+        """
         order = (np.argsort(-np.abs(self.values), kind="stable") if sort
                  else np.arange(self.values.size))
         values = self.values.tolist()
@@ -114,8 +117,10 @@ class TaskExplanation:
 
 @dataclass(frozen=True, slots=True)
 class BlendedAttribution:
-    """Why one item got its blended score for one user: exact feature attributions,
-    each task's share and reasons in words."""
+    """Why one item got its blended score for one user.
+
+    Holds the exact feature attributions, each task's share and reasons in words.
+    """
 
     user_id: str
     item_id: str

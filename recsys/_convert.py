@@ -94,7 +94,10 @@ def to_timestamps(raw: pd.Series) -> Times:
 
 
 def unit_hint(numbers: np.ndarray | None, mask: np.ndarray) -> str:
-    """``the values look like unix milliseconds (divide by 1000); `` when they do."""
+    """Return a hint such as ``the values look like unix milliseconds ...; `` when they do.
+
+    The hint is empty when the typical value looks like unix seconds or ``numbers`` is None.
+    """
     if numbers is None:
         return ""
     typical = float(np.median(np.abs(numbers[mask])))

@@ -122,8 +122,10 @@ class LearningCurve:
                    higher_is_better=metric.startswith(("ndcg", "map", "auc")))
 
     def gap(self) -> tuple[float, float]:
-        """Relative validation-vs-train gap at the kept iteration and at the first one
-        (> 0: validation worse); NaN without validation."""
+        """Return the relative validation-vs-train gap at the kept and the first iteration.
+
+        A gap > 0 means validation is worse; both are NaN without validation.
+        """
         if self.validation.size == 0:
             return math.nan, math.nan
         sign = -1.0 if self.higher_is_better else 1.0
@@ -194,7 +196,7 @@ def _few_trees(task: TaskSpec, fit: FitSummary | None) -> list[HealthWarning]:
 
 def _within_user_std(score: NDArray[np.float64],
                      offsets: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """Standard deviation of the scores of each user with >= 2 rows, and those users' sizes."""
+    """Return the score spread (std) of each user with >= 2 rows, and those users' sizes."""
     n = np.diff(offsets)
     grp = np.repeat(np.arange(n.size), n)
     mean = np.bincount(grp, weights=score, minlength=n.size) / np.maximum(n, 1)

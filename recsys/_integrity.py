@@ -44,7 +44,7 @@ def inside(path: Path, root: Path) -> bool:
 
 
 def _locate(root: Path, rel: str) -> Path:
-    """The real path of ``rel`` under ``root``; ``ValueError`` saying why it is refused."""
+    """Return the real path of ``rel`` under ``root``; ``ValueError`` says why it is refused."""
     bad = path_problem(rel)
     if bad:
         raise ValueError(f"path {show_value(rel)} {bad}")
@@ -70,8 +70,10 @@ def sha256_file(path: Path) -> str:
 
 def verify_files(root: Path, files: Mapping[str, str], where: str,
                  opened: Iterable[str]) -> None:
-    """Check that every file in ``opened`` is listed in ``files`` (relative path ->
-    SHA-256) and that every listed file is safe to open and matches its hash.
+    """Check the project's files against the manifest's list.
+
+    Every file in ``opened`` must be listed in ``files`` (relative path -> SHA-256), and
+    every listed file must be safe to open and match its hash.
 
     Raises
     ------
@@ -97,7 +99,7 @@ def verify_files(root: Path, files: Mapping[str, str], where: str,
 
 
 def read_verified(root: Path, files: Mapping[str, str], rel: str, where: str) -> bytes:
-    """The bytes of ``rel``, read once and checked against the manifest's SHA-256.
+    """Read the bytes of ``rel`` once and check them against the manifest's SHA-256.
 
     Parse these bytes (never re-open the file), so what is parsed is what was hashed.
     """
@@ -119,7 +121,7 @@ def read_verified(root: Path, files: Mapping[str, str], rel: str, where: str) ->
 
 
 def one_line(err: BaseException) -> str:
-    """An exception's message on one line, at most 160 characters."""
+    """Return an exception's message on one line, at most 160 characters."""
     text = " ".join(str(err).split())
     return text if len(text) <= 160 else text[:157] + "..."
 

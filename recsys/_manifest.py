@@ -90,9 +90,12 @@ class DatasetEntry(_Strict):
 
 
 class MetricsEntry(BaseModel):
-    """Training metrics: ``tasks`` (per-task model metrics), the candidate recall per
-    source, each model's trees and the recorded health (checked by
-    ``ModelHealth.from_dict`` when used); other keys are free-form."""
+    """Training metrics.
+
+    ``tasks`` (per-task model metrics), the candidate recall per source, each model's
+    trees and the recorded health (checked by ``ModelHealth.from_dict`` when used); other
+    keys are free-form.
+    """
 
     model_config = ConfigDict(strict=True, extra="allow", frozen=True)
     tasks: dict[str, dict[str, Any]]
@@ -293,7 +296,7 @@ def _consistency(m: Manifest) -> list[str]:
 
 
 def _layout_problems(m: Manifest) -> list[str]:
-    """The layout fits the tasks, and the population rates fit the layout."""
+    """List where the layout does not fit the tasks or the population rates the layout."""
     lay, stats, problems = m.layout, m.global_stats, []
     n = len(lay.labels)
     if set(lay.labels) != {t.label for t in m.tasks} or len(lay.label_kinds) != n:

@@ -202,7 +202,10 @@ def _diversity_kernel(topk: NDArray[np.int64],
 @njit(cache=True)
 def _pareto_kernel(x: NDArray[np.float64],
                    order: NDArray[np.int64]) -> NDArray[np.bool_]:  # pragma: no cover
-    """Simple cull: rows met in lexicographically descending order face only the front."""
+    """Mark the Pareto-efficient rows (higher is better in every column) by a simple cull.
+
+    Rows met in lexicographically descending ``order`` face only the front found so far.
+    """
     front, n_front = np.empty(order.shape[0], np.int64), 0
     mask = np.zeros(x.shape[0], np.bool_)
     for i in order:
@@ -222,8 +225,11 @@ def _pareto_kernel(x: NDArray[np.float64],
 @njit(cache=True)
 def _resampled_sums(weights: NDArray[np.integer], values: NDArray[np.float64],
                     groups: NDArray[np.int64]) -> NDArray[np.float64]:  # pragma: no cover
-    """``weights[:, groups] @ values`` for integer resample counts (n_resamples, n_groups)
-    and the listed groups' values (len(groups), m), skipping groups a resample missed."""
+    """Compute ``weights[:, groups] @ values``, skipping groups a resample missed.
+
+    ``weights`` holds integer resample counts (n_resamples, n_groups), ``values`` the
+    listed groups' values (len(groups), m).
+    """
     out = np.zeros((weights.shape[0], values.shape[1]))
     for s in range(weights.shape[0]):
         row = out[s]

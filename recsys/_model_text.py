@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +22,7 @@ __all__ = ["check_model_text"]
 _NUM = rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)"
 _FLOATS = re.compile(rb"(?:%s)(?: (?:%s))*" % (_NUM, _NUM))
 _INTS = re.compile(rb"-?\d{1,10}(?: -?\d{1,10})*")
+_Num = TypeVar("_Num", np.int64, np.float64)
 _HEADER = ("version", "num_class", "num_tree_per_iteration", "max_feature_idx", "objective",
            "feature_names", "feature_infos")
 _END = b"\nend of trees\n"
@@ -113,7 +115,11 @@ def _header(text: bytes) -> dict[str, bytes]:
 
 
 def _blocks(trees: bytes, sizes_text: bytes | None) -> list[bytes]:
-    """The text of each tree: cut at ``tree_sizes`` offsets, as LightGBM does."""
+    """Split the trees' text into one block per tree.
+
+    The cuts are at the ``tree_sizes`` offsets, as LightGBM does, or before each
+    ``Tree=`` line when the model has no ``tree_sizes``.
+    """
     if sizes_text is None:
         starts = [0, *(m.start() + 1 for m in re.finditer(rb"\nTree=", trees))]
         return [trees[a:b] for a, b in zip(starts, [*starts[1:], len(trees)], strict=True)]
@@ -147,36 +153,36 @@ def _tree(block: bytes, i: int, n_feat: int) -> None:
     n_leaves, n_cat = tree.scalar("num_leaves"), tree.scalar("num_cat")
     if n_leaves < 1 or n_cat < 0:
         raise _Bad(f"tree {i}: num_leaves must be >= 1 and num_cat >= 0")
-    tree.array("leaf_value", n_leaves, float)
-    tree.array("leaf_weight", n_leaves, float, required=False)
-    tree.array("leaf_count", n_leaves, int, required=False)
+    tree.floats("leaf_value", n_leaves)
+    tree.floats("leaf_weight", n_leaves, required=False)
+    tree.ints("leaf_count", n_leaves, required=False)
     if fields.get("is_linear", b"0") != b"0":
         raise _Bad(f"tree {i}: linear trees are not supported")
     if "shrinkage" in fields:
-        tree.array("shrinkage", 1, float)
+        tree.floats("shrinkage", 1)
     if n_leaves == 1:
         return
     n = n_leaves - 1
-    split = tree.array("split_feature", n, int)
+    split = tree.ints("split_feature", n)
     if split.min() < 0 or split.max() >= n_feat:
         raise _Bad(f"tree {i}: a split feature index is outside 0..{n_feat - 1}")
-    threshold = tree.array("threshold", n, float)
-    decision = tree.array("decision_type", n, int)
+    threshold = tree.floats("threshold", n)
+    decision = tree.ints("decision_type", n)
     if decision.min() < 0 or decision.max() > 15 or np.any((decision >> 2) & 3 == 3):
         raise _Bad(f"tree {i}: 'decision_type' holds an unknown value")
-    for key in ("split_gain", "internal_value", "internal_weight"):
-        tree.array(key, n, float, required=False)
-    tree.array("internal_count", n, int, required=False)
-    _shape(tree.array("left_child", n, int), tree.array("right_child", n, int), n_leaves, i)
+    for name in ("split_gain", "internal_value", "internal_weight"):
+        tree.floats(name, n, required=False)
+    tree.ints("internal_count", n, required=False)
+    _shape(tree.ints("left_child", n), tree.ints("right_child", n), n_leaves, i)
     categorical = (decision & 1) == 1
     if n_cat == 0:
         if categorical.any():
             raise _Bad(f"tree {i}: a categorical split but num_cat=0")
         return
-    bounds = tree.array("cat_boundaries", n_cat + 1, int)
+    bounds = tree.ints("cat_boundaries", n_cat + 1)
     if bounds[0] != 0 or np.any(np.diff(bounds) < 0):
         raise _Bad(f"tree {i}: 'cat_boundaries' must rise from 0")
-    bits = tree.array("cat_threshold", int(bounds[-1]), int)
+    bits = tree.ints("cat_threshold", int(bounds[-1]))
     if bits.size and (bits.min() < 0 or bits.max() >= 1 << 32):
         raise _Bad(f"tree {i}: 'cat_threshold' holds a value outside 32 bits")
     cats = threshold[categorical]
@@ -191,29 +197,39 @@ class _Fields:
         self.fields, self.i = fields, i
 
     def scalar(self, key: str) -> int:
-        return int(self.array(key, 1, int)[0])
+        return int(self.ints(key, 1)[0])
 
-    def array(self, key: str, n: int, kind: type, *, required: bool = True) -> NDArray[np.generic]:
+    def ints(self, key: str, n: int, *, required: bool = True) -> NDArray[np.int64]:
+        return self._parse(key, n, np.int64, required=required)
+
+    def floats(self, key: str, n: int, *, required: bool = True) -> NDArray[np.float64]:
+        return self._parse(key, n, np.float64, required=required)
+
+    def _parse(self, key: str, n: int, dtype: type[_Num], *, required: bool) -> NDArray[_Num]:
+        """``n`` space-separated values of field ``key`` (none if absent and not required)."""
         raw = self.fields.get(key)
         if raw is None:
             if required:
                 raise _Bad(f"tree {self.i}: field '{key}' is missing")
-            return np.zeros(0)
+            return np.zeros(0, dtype=dtype)
         if n == 0 and raw == b"":
-            return np.zeros(0, dtype=np.int64 if kind is int else np.float64)
-        if not (_INTS if kind is int else _FLOATS).fullmatch(raw):
+            return np.zeros(0, dtype=dtype)
+        integer = dtype is np.int64
+        if not (_INTS if integer else _FLOATS).fullmatch(raw):
             raise _Bad(f"tree {self.i}: field '{key}' is not a list of "
-                       f"{'integers' if kind is int else 'numbers'}")
-        values = np.array(raw.split(b" "), dtype=np.int64 if kind is int else np.float64)
+                       f"{'integers' if integer else 'numbers'}")
+        values = np.array(raw.split(b" "), dtype=dtype)
         if values.size != n:
             raise _Bad(f"tree {self.i}: field '{key}' has {values.size} values, expected {n}")
         return values
 
 
-def _shape(left: NDArray[np.generic], right: NDArray[np.generic], n_leaves: int,
-           i: int) -> None:
-    """Children point inside the tree, every node but the root is a child exactly once,
-    and every node is reachable from the root (so there is no cycle)."""
+def _shape(left: NDArray[np.int64], right: NDArray[np.int64], n_leaves: int, i: int) -> None:
+    """Check that ``left`` and ``right`` form one tree.
+
+    Children point inside the tree, every node but the root is a child exactly once, and
+    every node is reachable from the root (so there is no cycle).
+    """
     children = np.concatenate([left, right]).astype(np.int64)
     inner, leaves = children[children >= 0], ~children[children < 0]
     ok = (inner.size == n_leaves - 2 and leaves.size == n_leaves

@@ -174,7 +174,7 @@ def _first_line(err: BaseException) -> str:
 def _csv(
     path: Path, label: str, sep: str, text_columns: Collection[str]
 ) -> tuple[pa.Table, str | None]:
-    """The parsed table and the legacy encoding used (None for UTF-8)."""
+    """Parse the file; return the table and the legacy encoding used (None for UTF-8)."""
     try:
         table = _parse(path, label, sep, text_columns, "utf8")
         if not any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types):
@@ -226,7 +226,7 @@ def _legacy_encoding(path: Path) -> str:
 
 
 def _check_header(label: str, names: list[str], sep: str) -> None:
-    """A one-column header holding another separator means the wrong separator."""
+    """Refuse a one-column header holding another separator: the wrong separator was used."""
     if len(names) != 1:
         return
     header = names[0]

@@ -64,7 +64,7 @@ class _Reader:
         return ArtifactError(f"{self.where}: file '{rel}' {problem}; {RETRAIN}")
 
     def frame(self, rel: str, columns: Iterable[str] = ()) -> pd.DataFrame:
-        """The table, which must hold ``columns``.
+        """Read the table ``rel``, which must hold ``columns``.
 
         Read without Arrow's thread pools: a pool thread still alive when the process
         exits can abort it (``std::terminate``, apache/arrow#34314), turning the CLI's
@@ -85,8 +85,11 @@ class _Reader:
     def numbers(self, rel: str, df: pd.DataFrame, column: str, dtype: type,
                 bounds: tuple[int, int] | None = None, *, finite: bool = False
                 ) -> NDArray[Any]:
-        """A numeric column as ``dtype``; finite (when ``finite``, ``bounds`` or an integer
-        ``dtype`` is given) and every value in ``[lo, hi)`` when ``bounds = (lo, hi)``."""
+        """Return a numeric column as ``dtype``, checked.
+
+        Every value must be finite when ``finite``, ``bounds`` or an integer ``dtype`` is
+        given, and in ``[lo, hi)`` when ``bounds = (lo, hi)``.
+        """
         col = df[column]
         if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
             raise self.fail(rel, f"has a non-numeric column '{column}' ({col.dtype})")

@@ -30,7 +30,7 @@ _DATA_FILES = ("interactions", "users", "items")
 
 
 def _data_files(config: Path) -> list[Path]:
-    """Resolved paths of the data files the config names (none if it cannot be read)."""
+    """Return the resolved paths of the config's data files (none if it cannot be read)."""
     try:
         data = load_config(config).data
     except SchemaError:
@@ -40,8 +40,10 @@ def _data_files(config: Path) -> list[Path]:
 
 
 def check_tuned_output(config_path: str | Path, out_path: str | Path) -> Path:
-    """Refuse an output for a tuned config that would replace the config, one of its data
-    files, a directory, a symlink or a device; return it as a ``Path``.
+    """Check where a tuned config is to be written; return it as a ``Path``.
+
+    Refuses an output that would replace the config, one of its data files, a directory,
+    a symlink or a device.
 
     Raises
     ------
@@ -60,7 +62,7 @@ def check_tuned_output(config_path: str | Path, out_path: str | Path) -> Path:
 
 
 def _moved_paths(data: dict[str, Any], src_dir: Path, dst_dir: Path) -> dict[str, Any]:
-    """``[data]`` with relative file paths rewritten to name the same files from ``dst_dir``."""
+    """Rewrite ``[data]``'s relative file paths to name the same files from ``dst_dir``."""
     out = dict(data)
     for key in _DATA_FILES:
         rel = data.get(key)
@@ -75,7 +77,7 @@ def _moved_paths(data: dict[str, Any], src_dir: Path, dst_dir: Path) -> dict[str
 
 
 def _updated(raw: dict[str, Any], result: TuneResult) -> dict[str, Any]:
-    """The parsed config with every tuned task's changed settings in its ``[task.model]``."""
+    """Put every tuned task's changed settings into its ``[task.model]`` of the config."""
     changed = {t.task: t.changed() for t in result.tasks}
     tasks = []
     for entry in raw.get("task", []):
@@ -88,7 +90,7 @@ def _updated(raw: dict[str, Any], result: TuneResult) -> dict[str, Any]:
 
 
 def _header(text: str, config: Path, result: TuneResult) -> str:
-    """The original's leading comment lines, then a note on where this file came from."""
+    """Return the original's leading comment lines and a note on where the file came from."""
     lines = []
     for line in text.splitlines():
         if not line.startswith("#"):

@@ -192,8 +192,11 @@ def _ratings(path: Path, sep: str, problems: list[str]) -> pd.DataFrame:
 
 
 def _users(raw: pd.DataFrame, age: pd.Series, occupation: pd.Series) -> pd.DataFrame:
-    """Users with age band, gender, occupation and the zip code's first digit (a US
-    region; non-US codes become "other")."""
+    """Build the users table: age band, gender, occupation and zip region.
+
+    The zip region is the zip code's first digit (a US region); non-US codes become
+    "other".
+    """
     band = pd.cut(age, _AGE_EDGES, right=False, labels=_AGE_BANDS).astype(str)
     columns = {"user_id": raw["user_id"], "age_band": band, "gender": raw["gender"]}
     first = raw["zip"].str[:1]
@@ -434,13 +437,14 @@ _CATEGORY_NAME = re.compile(r"categor|genre|^cat(_?id)?$|_cat$|department|class"
 
 
 def _level_of(codes: np.ndarray, owner: np.ndarray, n_owner: int) -> bool:
-    """``True`` if (almost) every owner has at most one distinct non-missing value."""
+    """Tell whether (almost) every owner has at most one distinct non-missing value."""
     ok = codes >= 0
     if not ok.any():
         return False
     pairs = np.unique(owner[ok].astype(np.int64) * (int(codes.max()) + 1) + codes[ok])
     distinct = np.bincount(pairs // (int(codes.max()) + 1), minlength=n_owner)
-    return bool(np.count_nonzero(distinct > 1) <= _MIXED_TOLERANCE * max(np.count_nonzero(distinct), 1))
+    n_mixed, n_seen = int(np.count_nonzero(distinct > 1)), int(np.count_nonzero(distinct))
+    return n_mixed <= _MIXED_TOLERANCE * max(n_seen, 1)
 
 
 def _first_value(values: pd.Series, codes: np.ndarray, owner: np.ndarray,
@@ -456,8 +460,12 @@ def _first_value(values: pd.Series, codes: np.ndarray, owner: np.ndarray,
 
 def _attribute_tables(extra: pd.DataFrame, users: _Coded, items: _Coded,
                       rows: _Rows) -> _Attributes:
-    """Keep every extra column that is constant per item (an item attribute) or per user
-    (a user attribute); report the others, which an exposure per pair cannot carry."""
+    """Keep the extra columns that are attributes of items or of users.
+
+    A column (almost) constant per item becomes an item attribute, else one (almost)
+    constant per user a user attribute; the others are reported and dropped, since an
+    exposure per pair cannot carry them.
+    """
     item_cols: dict[str, pd.Series] = {}
     user_cols: dict[str, pd.Series] = {}
     for name in extra.columns:
@@ -487,8 +495,12 @@ def _attribute_tables(extra: pd.DataFrame, users: _Coded, items: _Coded,
 
 
 def _entity_values(values: pd.Series) -> pd.Series:
-    """Ids and flags become text (a category id is a label, not a quantity); numbers stay
-    numbers; missing values stay missing."""
+    """Convert an extra column to attribute values.
+
+    Floats stay numbers, unless an id-named column holds whole numbers; datetimes stay
+    datetimes; everything else (ids, flags, integers) becomes stripped text, since a
+    category id is a label, not a quantity. Missing and blank values become None.
+    """
     if pd.api.types.is_float_dtype(values.dtype):
         whole = values.dropna()
         if not (_ID_NAME.search(str(values.name)) and bool((whole == whole.round()).all())):
@@ -575,7 +587,8 @@ def _config_text(source: str, data: Mapping[str, str], tasks: Sequence[tuple[str
     """Render ``config.toml``; strings are JSON-quoted, which TOML accepts.
 
     ``exclude`` is the label (or ``"seen"``) whose earlier positives are never
-    recommended again."""
+    recommended again.
+    """
     lines = [f"{GENERATED_HEADER}: {json.dumps(source)[1:-1]}", "", "[data]"]
     lines += ['interactions = "interactions.parquet"']
     lines += [f"{key} = {json.dumps(value)}" for key, value in data.items()]
@@ -591,7 +604,7 @@ def _config_text(source: str, data: Mapping[str, str], tasks: Sequence[tuple[str
 
 
 def _is_previous_import(out: Path) -> bool:
-    """A directory this module wrote: our config header and only our tables."""
+    """Tell whether ``out`` is a directory this module wrote: our config header, our tables."""
     config = out / "config.toml"
     ours = config.is_file() and config.read_text("utf-8", "replace").startswith(GENERATED_HEADER)
     return ours and {p.name for p in out.iterdir()} <= _OUTPUTS

@@ -1,13 +1,14 @@
-"""Analyses over a trained project: metrics for a subset of users, per-segment
-evaluation, weight-sensitivity curves and a constrained search over a weight sweep.
+"""Analyses over a trained project.
 
-All re-use ``recsys.metrics.ranking_metrics_many`` over the project's test exposures, so
-the numbers are the ones :meth:`Project.evaluate` reports, restricted or varied.
+Metrics for a subset of users, per-segment evaluation, weight-sensitivity curves and a
+constrained search over a weight sweep. They use ``recsys.metrics`` on the project's test
+exposures, so the numbers are the ones :meth:`Project.evaluate` reports, restricted or
+varied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
     from recsys.evaluate import Sweep
     from recsys.project import Project
 
-__all__ = ["TargetResult", "ranking_ndcg", "segment_frame", "sensitivity_frame", "target_search",
-           "user_attributes"]
+__all__ = ["SubsetRanking", "TargetResult", "TaskRanking", "evaluate_subset", "ranking_ndcg",
+           "segment_frame", "sensitivity_frame", "target_search", "user_attributes"]
 
 SENSITIVITY_GRID = tuple(round(0.5 * i, 1) for i in range(11))
 _MAX_LEVELS = 50
@@ -94,8 +95,10 @@ N_RESAMPLES = 400
 
 
 def _mean_interval(values: NDArray[np.float64], *, seed: int = 0) -> tuple[float, float]:
-    """95 % percentile-bootstrap interval of the mean of per-user values (NaN if fewer than
-    2 users)."""
+    """Return the 95 % percentile-bootstrap interval of the mean of per-user values.
+
+    Both ends are NaN with fewer than 2 users.
+    """
     if values.size < 2:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
@@ -105,8 +108,10 @@ def _mean_interval(values: NDArray[np.float64], *, seed: int = 0) -> tuple[float
 
 
 def segment_frame(project: Project, column: str, spec: BlendSpec) -> pd.DataFrame:
-    """One row per level of a user attribute (and "all users"): users, test users,
-    per-task NDCG@K and GAUC, and each task's mean weighted score in the top-K.
+    """Evaluate the blend per level of a user attribute ``column``.
+
+    One row per level (and one for "all users"): users, test users, per-task NDCG@K and
+    GAUC, and each task's mean weighted score in the top-K (``share <task>``).
 
     Each ``NDCG@K <task>`` has a 95 % bootstrap interval over the segment's users
     (``... low`` / ``... high``) and the number of users it averages (``... users``: those
@@ -142,6 +147,83 @@ def segment_frame(project: Project, column: str, spec: BlendSpec) -> pd.DataFram
             row[f"share {t}"] = float(vals.mean()) if vals.size else float("nan")
         out.append(row)
     return pd.DataFrame(out)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRanking:
+    """One task's ranking quality over a group of users.
+
+    As :func:`segment_frame` reports it, with 95 % bootstrap intervals over the group's
+    users.
+    """
+
+    task: str
+    higher_is_better: bool
+    """False for a minimised task: its positives should rank low, so a lower NDCG is better."""
+    ndcg: float
+    ndcg_low: float
+    ndcg_high: float
+    ndcg_users: int
+    """Users behind ``ndcg``: those with a test positive of the task."""
+    gauc: float
+    gauc_low: float
+    gauc_high: float
+    gauc_users: int
+    """Users behind ``gauc``: those with both classes among their test exposures."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubsetRanking:
+    """Ranking quality of the blend for a group of users (:func:`evaluate_subset`)."""
+
+    k: int
+    users: int
+    """Users in the group."""
+    test_users: int
+    """Users of the group with test exposures."""
+    tasks: tuple[TaskRanking, ...]
+
+
+def _weighted_interval(values: NDArray[np.float64], weights: NDArray[np.float64], *,
+                       seed: int = 0) -> tuple[float, float]:
+    """Like :func:`_mean_interval` for a weighted mean (GAUC weighs users by exposures)."""
+    if values.size < 2:
+        return float("nan"), float("nan")
+    pick = np.random.default_rng(seed).integers(0, values.size, size=(N_RESAMPLES, values.size))
+    means = (values[pick] * weights[pick]).sum(axis=1) / weights[pick].sum(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def evaluate_subset(project: Project, spec: BlendSpec,
+                    user_ids: Sequence[str] | None = None) -> SubsetRanking:
+    """Per-task NDCG@K and GAUC of ``user_ids`` (every user if None) at ``spec``.
+
+    The values are :func:`segment_frame`'s for the same users (its ``all users`` row when
+    ``user_ids`` is None); GAUC also gets a bootstrap interval. Unknown ids are ignored.
+    """
+    in_seg = np.ones(len(project.user_ids()), dtype=bool)
+    if user_ids is not None:
+        codes = project.user_ids().get_indexer(pd.Index([str(u) for u in user_ids]))
+        in_seg[:] = False
+        in_seg[codes[codes >= 0]] = True
+    test = project.eval_context.test
+    sel = in_seg[test.users[test.offsets[:-1]]]
+    ndcg, gauc = ranking_ndcg(project, spec, groups=sel)
+    per_user = ranking_by_group(test.offsets, spec.blend(project.test_table(spec.transform)),
+                                test.labels, spec.k)
+    tasks = []
+    for j, (task, g) in enumerate(zip(project.tasks, per_user, strict=True)):
+        vals = g.ndcg[sel]
+        vals = vals[np.isfinite(vals)]
+        auc, size = g.auc[sel], g.size[sel].astype(np.float64)
+        both = np.isfinite(auc)
+        tasks.append(TaskRanking(
+            task.name, task.direction != "minimize", ndcg[j], *_mean_interval(vals),
+            int(vals.size), gauc[j], *_weighted_interval(auc[both], size[both]),
+            int(both.sum())))
+    return SubsetRanking(k=spec.k, users=int(in_seg.sum()), test_users=int(sel.sum()),
+                         tasks=tuple(tasks))
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +266,10 @@ def _bounds(sweep: Sweep, keep: Mapping[str, float]) -> dict[str, tuple[float, b
 
 
 def target_search(sweep: Sweep, maximise: str, keep: Mapping[str, float]) -> TargetResult:
-    """The sweep point that best serves ``maximise`` while every task in ``keep`` stays
-    within its percentage of its best NDCG over the sweep.
+    """Find the sweep point that best serves ``maximise`` within the bounds ``keep``.
+
+    Every task in ``keep`` must stay within its percentage of its best NDCG over the
+    sweep.
 
     Every task may be constrained, minimised ones included (for those, lower NDCG is
     better: a bound of 95 % keeps NDCG at most best / 0.95). When no point meets every

@@ -176,11 +176,12 @@ class ModelSet(Mapping[str, "TaskModel"]):
     def _read(self, name: str, rel: str, objective: str) -> TaskModel:
         from lightgbm.basic import LightGBMError
 
-        from recsys.models import TaskModel
+        from recsys.models import TaskModel, check_objective
 
         text = _model_text(self._root, self._manifest, name, self._where)
         try:
-            return TaskModel.from_text(text, objective=objective, name=name)  # type: ignore[arg-type]
+            return TaskModel.from_text(text, objective=check_objective(objective, name=name),
+                                       name=name)
         except (ValueError, LightGBMError) as err:
             raise ArtifactError(f"{self._where}: file '{rel}' is not a valid LightGBM model: "
                                 f"{one_line(err)}; {RETRAIN}") from None
@@ -193,7 +194,7 @@ class ModelSet(Mapping[str, "TaskModel"]):
 
 
 def _model_text(root: Path, manifest: Manifest, name: str, where: str) -> str:
-    """The verified, structurally checked text of model ``name`` (what LightGBM may read)."""
+    """Return model ``name``'s text, verified and structurally checked for LightGBM."""
     entry = manifest.models[name]
     data = read_verified(root, manifest.files, entry.file, where)
     try:

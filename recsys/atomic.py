@@ -44,7 +44,7 @@ _AT_FDCWD = -100
 
 
 def is_project_dir(path: Path) -> bool:
-    """``True`` if ``path`` holds a Blendscope project (a ``manifest.json`` we wrote)."""
+    """Tell whether ``path`` holds a Blendscope project (a ``manifest.json`` we wrote)."""
     manifest = path / "manifest.json"
     if not manifest.is_file() or manifest.is_symlink():
         return False
@@ -235,8 +235,11 @@ class OutputDir:
                       key=lambda p: p.stat().st_mtime_ns)
 
     def _recover(self) -> None:
-        """Under the lock: put back a project a killed two-rename swap left aside, then
-        delete stale temporary directories (no other writer can be using them)."""
+        """Recover from a killed writer; call under the lock.
+
+        Put back a project that a killed two-rename swap left aside, then delete stale
+        temporary directories (no other writer can be using them).
+        """
         olds = self._leftovers("old")
         if not self.path.exists() and olds:
             os.rename(olds.pop(), self.path)
@@ -297,8 +300,10 @@ def staged_dir(out: str | Path, *, claim: OutputDir | None = None,
 
 
 def _umask() -> int:
-    """The process umask, read without changing it (``os.umask`` would race other
-    threads' file creation in a multi-session server)."""
+    """Return the process umask, read without changing it.
+
+    ``os.umask`` would race other threads' file creation in a multi-session server.
+    """
     with contextlib.suppress(OSError, ValueError):
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("Umask:"):
@@ -307,8 +312,10 @@ def _umask() -> int:
 
 
 def check_writable_file(path: str | Path) -> Path:
-    """Refuse a file output that is empty, a directory, a symlink, a device or other
-    special file, or whose parent directory does not exist; return it as a ``Path``.
+    """Check a file output path; return it as a ``Path``.
+
+    Refuses a path that is empty, a directory, a symlink, a device or other special file,
+    or whose parent directory does not exist.
 
     Raises
     ------

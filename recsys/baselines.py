@@ -88,7 +88,7 @@ class MetricReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: NaN written as None."""
         out: dict[str, Any] = {}
-        for name in self.__slots__:  # type: ignore[attr-defined]
+        for name in self.__slots__:
             v = getattr(self, name)
             out[name] = {b: _num(x) for b, x in v.items()} if name == "baselines" else _num(v)
         return out
@@ -160,8 +160,11 @@ class UserBootstrap:
         return int(self.offsets.size - 1)
 
     def row_means(self, columns: Sequence[NDArray[np.floating]]) -> list[_Estimate]:
-        """Means of per-row values over all rows (pooled), several arrays in one pass: the
-        users' own means weighted by their row counts."""
+        """Estimate the pooled means of per-row values over all rows.
+
+        Several arrays in one pass: each is the users' own means weighted by their row
+        counts.
+        """
         counts = np.bincount(self.group, minlength=self.n_users).astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             per_user = [np.bincount(self.group, weights=np.asarray(v, dtype=np.float64),
@@ -169,10 +172,13 @@ class UserBootstrap:
         return self.group_means([(v, counts) for v in per_user])
 
     def group_means(self, columns: Sequence[tuple[NDArray[np.floating],
-                                                  NDArray[np.floating] | None]]
+                                                  NDArray[np.floating | np.integer] | None]]
                     ) -> list[_Estimate]:
-        """Weighted means of several per-user value arrays (users with NaN left out), in
-        one pass over the resamples. Each column is ``(values, weight or None)``."""
+        """Estimate the weighted means of several per-user value arrays.
+
+        Users with NaN are left out. All columns share one pass over the resamples; each
+        column is ``(values, weight or None)``.
+        """
         parts = []
         for values, weight in columns:
             v = np.asarray(values, dtype=np.float64)
@@ -231,7 +237,7 @@ def item_baseline(item_totals: NDArray[np.floating], label: int,
 
 def random_ranking(offsets: NDArray[np.int64], relevance: NDArray[np.floating],
                    k: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Expected NDCG@k and recall@k of each user's rows in uniformly random order.
+    """Compute the expected NDCG@k and recall@k of each user's rows in random order.
 
     A row is at each rank with probability 1/n, so E[DCG] = Σ gains · Σ_{r<min(k, n)}
     disc(r) / n and E[recall] = min(k, n) / n. NaN for users without a relevant row.
@@ -406,8 +412,10 @@ def metric_reports(task: TaskSpec, y: NDArray[np.floating], score: NDArray[np.fl
 
 def user_mean_report(task: str, metric: str, values: NDArray[np.floating], boot: UserBootstrap,
                      n_positives: int, reason: str) -> MetricReport:
-    """A per-user metric's mean (users with NaN left out) and its interval, without a
-    baseline (e.g. top-K hit rate over candidates)."""
+    """Report a per-user metric's mean and its interval, without a baseline.
+
+    Users with NaN are left out (e.g. top-K hit rate over candidates).
+    """
     v = np.asarray(values, dtype=np.float64)
     ok = ~np.isnan(v)
     counts = _Counts(int(np.diff(boot.offsets)[ok].sum()), int(n_positives), int(ok.sum()))

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeAlias, get_args
 
 import numpy as np
 from numba import njit, prange
@@ -30,8 +30,11 @@ TRANSFORM_KINDS: tuple[TransformKind, ...] = get_args(TransformKind)
 TRANSFORM_LABELS: dict[TransformKind, str] = {"zscore": "z-score", "percentile": "percentile",
                                               "minmax": "min-max"}
 """How people read each kind."""
-_Table, _F64 = NDArray[np.floating[Any]], NDArray[np.float64]
-_F32, _I32, _Bool = NDArray[np.float32], NDArray[np.int32], NDArray[np.bool_]
+_Table: TypeAlias = NDArray[np.floating[Any]]
+_F64: TypeAlias = NDArray[np.float64]
+_F32: TypeAlias = NDArray[np.float32]
+_I32: TypeAlias = NDArray[np.int32]
+_Bool: TypeAlias = NDArray[np.bool_]
 _PARALLEL_MIN_CELLS = 1 << 20  # ~4 ms serially; a loaded box can stall a thread launch as long
 
 
@@ -45,7 +48,7 @@ def check_kind(kind: object) -> TransformKind:
     if kind not in TRANSFORM_KINDS:
         valid = ", ".join(f"'{k}'" for k in TRANSFORM_KINDS)
         raise BlendError(f"unknown transform {kind!r}; valid kinds are {valid}")
-    return kind  # type: ignore[return-value]
+    return kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +282,7 @@ class BlendSpec:
     def resolve(cls, tasks: Sequence[str], signs: Sequence[float],
                 defaults: Mapping[str, float], weights: BlendWeights | Mapping[str, float]
                 | None = None, *, transform: str, k: int) -> BlendSpec:
-        """The spec of a request: ``defaults`` overridden by the (partial) ``weights``.
+        """Resolve a request: ``defaults`` overridden by the (partial) ``weights``.
 
         :class:`BlendError` for an unknown task (with a did-you-mean hint), a negative or
         non-finite weight, an unknown transform or a K below 1.
@@ -300,7 +303,7 @@ class BlendSpec:
 
     def replace(self, weights: BlendWeights | Mapping[str, float] | None = None, *,
                 transform: str | None = None, k: int | None = None) -> BlendSpec:
-        """This spec with some weights (partial), the transform or K changed."""
+        """Return a copy with some weights (partial), the transform or K changed."""
         return BlendSpec.resolve(self.tasks, self.signs, self.weights.as_dict(), weights,
                                  transform=transform or self.transform, k=k or self.k)
 
@@ -316,8 +319,10 @@ class BlendSpec:
         return blend(table, self.signed)
 
     def shares(self, table: ArrayLike) -> _F64:
-        """Each task's part of the blend, ``w_t * sign_t * table[t]`` (they sum to
-        :meth:`blend`)."""
+        """Return each task's part of the blend, ``w_t * sign_t * table[t]``.
+
+        The parts sum to :meth:`blend`.
+        """
         arr = np.asarray(table, dtype=np.float64)
         return self.signed.reshape((-1,) + (1,) * (arr.ndim - 1)) * arr
 
@@ -327,8 +332,11 @@ class BlendSpec:
         return top_k(table, self.signed, self.k if k is None else k, valid=valid)
 
     def rank_of(self, score: float, others: ArrayLike) -> int:
-        """1-based rank ``score`` would take among ``others`` (blended scores, NaN
-        skipped); an equal score ranks after the ones already there."""
+        """Return the 1-based rank ``score`` would take among ``others``.
+
+        ``others`` are blended scores, NaN skipped; an equal score ranks after the ones
+        already there.
+        """
         arr = np.asarray(others, dtype=np.float64)
         return int(np.count_nonzero(arr >= score)) + 1
 
@@ -404,7 +412,7 @@ def _check_table(table: ArrayLike, w: ArrayLike, where: str) -> tuple[_Table, _F
 
 
 def blend(table: ArrayLike, w: ArrayLike) -> _F64:
-    """The blend: ``sum_t w[t] * table[t]`` in float64, summed in task order.
+    """Blend task values: ``sum_t w[t] * table[t]`` in float64, summed in task order.
 
     This is the one place the blend sum is written: ranking (:func:`top_k`), evaluation,
     the sweep, segment analysis, attributions and the dashboard all go through it (or

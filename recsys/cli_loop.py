@@ -70,8 +70,11 @@ def flags_add(
                                              "the item for every user.")] = None,
     note: Annotated[str, typer.Option("--note", help="Why, in a few words.")] = "",
 ) -> None:
-    """Flag a recommendation; bad and irrelevant keep it out of lists and of the next
-    training's candidates."""
+    """Flag a recommendation.
+
+    Bad and irrelevant flags keep the item out of lists and of the next training's
+    candidates.
+    """
     from recsys.project import Project
 
     project = Project.load(artifacts)
@@ -97,7 +100,7 @@ def flags_list(
                                         "in force.")] = False,
     fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
 ) -> None:
-    """The flags in force (latest per user and item)."""
+    """List the flags in force (latest per user and item), or every entry with --history."""
     from recsys.cli import _table
 
     rows = _flag_rows(artifacts, every)
@@ -152,8 +155,11 @@ def runs_compare(
     b: Annotated[str, typer.Argument(help="Later run id.")],
     fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
 ) -> None:
-    """Which metrics changed significantly, which features' importance moved, and how
-    much the top-K lists overlap."""
+    """Compare two runs.
+
+    Shows which metrics changed significantly, which features' importance moved, and how
+    much the top-K lists overlap.
+    """
     from recsys.cli import _table
     from recsys.runs import compare_runs
 

@@ -23,11 +23,15 @@ __all__ = [
     "FeaturesConfig",
     "ModelParams",
     "ProjectConfig",
+    "RegressionLoss",
     "SplitConfig",
     "TaskConfig",
     "load_config",
     "parse_config",
 ]
+
+RegressionLoss = Literal["regression", "huber", "poisson", "tweedie", "gamma"]
+"""LightGBM losses a regression task may use (``regression`` is squared error)."""
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 """Unknown keys are errors; numbers must be finite (``inf`` or ``nan`` would save a project
@@ -51,12 +55,15 @@ class DataConfig(BaseModel):
 
 
 class SplitConfig(BaseModel):
-    """Split in time: the newest ``test_fraction`` of the events is the test window and
-    the ``validation_fraction`` before it is used for early stopping."""
+    """Split in time.
+
+    The newest ``test_fraction`` of the events is the test window and the
+    ``validation_fraction`` before it is used for early stopping.
+    """
 
     model_config = _STRICT
-    test_fraction: float = Field(0.2, gt=0.0, lt=0.9)
-    validation_fraction: float = Field(0.1, gt=0.0, lt=0.9)
+    test_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
+    validation_fraction: float = Field(default=0.1, gt=0.0, lt=0.9)
     by: Literal["events", "time"] = "events"
     """``events``: cut at quantiles of event time, so the fractions are shares of the
     rows and an outlier timestamp cannot empty a window; ``time``: cut the time span
@@ -77,19 +84,19 @@ class ModelParams(BaseModel):
 
     model_config = _STRICT
     seed: int | None = None
-    n_estimators: int | None = Field(None, ge=1, le=20000)
-    learning_rate: float | None = Field(None, gt=0.0, le=1.0)
-    num_leaves: int | None = Field(None, ge=2, le=4096)
-    max_depth: int | None = Field(None, ge=-1, le=64)
-    min_child_samples: int | None = Field(None, ge=1)
-    subsample: float | None = Field(None, gt=0.0, le=1.0)
-    colsample_bytree: float | None = Field(None, gt=0.0, le=1.0)
-    reg_lambda: float | None = Field(None, ge=0.0)
-    reg_alpha: float | None = Field(None, ge=0.0)
-    early_stopping_rounds: int | None = Field(None, ge=1)
-    max_bin: int | None = Field(None, ge=3, le=1023)
+    n_estimators: int | None = Field(default=None, ge=1, le=20000)
+    learning_rate: float | None = Field(default=None, gt=0.0, le=1.0)
+    num_leaves: int | None = Field(default=None, ge=2, le=4096)
+    max_depth: int | None = Field(default=None, ge=-1, le=64)
+    min_child_samples: int | None = Field(default=None, ge=1)
+    subsample: float | None = Field(default=None, gt=0.0, le=1.0)
+    colsample_bytree: float | None = Field(default=None, gt=0.0, le=1.0)
+    reg_lambda: float | None = Field(default=None, ge=0.0)
+    reg_alpha: float | None = Field(default=None, ge=0.0)
+    early_stopping_rounds: int | None = Field(default=None, ge=1)
+    max_bin: int | None = Field(default=None, ge=3, le=1023)
     n_jobs: int | None = None
-    objective: Literal["regression", "huber", "poisson", "tweedie", "gamma"] | None = None
+    objective: RegressionLoss | None = None
     """Loss of a regression task (only in its own ``[task.model]``): ``tweedie`` or
     ``poisson`` for zero-inflated counts and amounts (revenue), ``huber`` for heavy tails,
     ``gamma`` for positive skewed values; default ``regression`` (squared error).
@@ -97,7 +104,7 @@ class ModelParams(BaseModel):
     the predicted value."""
 
     def merged(self, override: ModelParams | None) -> dict[str, Any]:
-        """These settings with ``override``'s set values on top, unset ones dropped."""
+        """Merge ``override``'s set values on top of these settings, dropping unset ones."""
         out = {k: v for k, v in self.model_dump().items() if v is not None}
         if override is not None:
             out.update({k: v for k, v in override.model_dump().items() if v is not None})
@@ -111,7 +118,7 @@ class TaskConfig(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     label: str
     kind: Literal["binary", "regression", "rank"]
-    weight: float = Field(1.0, ge=0.0)
+    weight: float = Field(default=1.0, ge=0.0)
     direction: Literal["maximize", "minimize"] = "maximize"
     given: str | None = None
     model: ModelParams | None = None
@@ -121,7 +128,7 @@ class CandidatesConfig(BaseModel):
     """How many candidate items each user gets, and from which sources."""
 
     model_config = _STRICT
-    per_user: int = Field(100, ge=1, le=5000)
+    per_user: int = Field(default=100, ge=1, le=5000)
     sources: list[Literal["popular", "category", "cooccurrence", "latent"]] = [
         "popular",
         "category",
@@ -138,11 +145,11 @@ class FeaturesConfig(BaseModel):
     """Shared-feature settings."""
 
     model_config = _STRICT
-    latent_dim: int = Field(16, ge=2, le=256)
-    history_fraction: float = Field(0.3, ge=0.0, lt=0.9)
+    latent_dim: int = Field(default=16, ge=2, le=256)
+    history_fraction: float = Field(default=0.3, ge=0.0, lt=0.9)
     """Share of the training period used only as history (features and latent factors),
     never as labelled training rows."""
-    smoothing: float = Field(20.0, ge=0.0)
+    smoothing: float = Field(default=20.0, ge=0.0)
     """Pseudo-count that shrinks sparse rates toward the global rate."""
     online: bool = True
     """Online features: each labelled row, test rows included, sees every event strictly
@@ -156,7 +163,7 @@ class BlendConfig(BaseModel):
 
     model_config = _STRICT
     transform: TransformKind = "zscore"
-    k: int = Field(10, ge=1, le=1000)
+    k: int = Field(default=10, ge=1, le=1000)
 
 
 class ProjectConfig(BaseModel):
@@ -250,7 +257,7 @@ def _given_problems(tasks: list[TaskConfig]) -> list[str]:
 
 
 def _cycle(name: str, by_name: dict[str, TaskConfig]) -> tuple[str, ...] | None:
-    """The names on the ``given`` loop through ``name``, or None if it reaches a root."""
+    """Return the names on the ``given`` loop through ``name``, or None if it reaches a root."""
     path = [name]
     current = by_name[name].given
     while current is not None and current in by_name and current not in path:
@@ -261,11 +268,11 @@ def _cycle(name: str, by_name: dict[str, TaskConfig]) -> tuple[str, ...] | None:
 
 def _model_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Field names allowed at ``loc`` (for did-you-mean hints)."""
-    current: Any = model
+    current = model
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
-        field = current.model_fields.get(part) if isinstance(current, type) else None
+        field = current.model_fields.get(part)
         if field is None:
             return []
         ann = field.annotation
@@ -274,7 +281,7 @@ def _model_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
                 if isinstance(inner, type) and issubclass(inner, BaseModel):
                     current = inner
                     break
-    return list(current.model_fields) if isinstance(current, type) else []
+    return list(current.model_fields)
 
 
 def _where(loc: tuple[Any, ...], raw: Any) -> str:
@@ -301,7 +308,7 @@ def _has(node: dict[Any, Any] | list[Any], part: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
-    """A short repr of a bad value; containers are not shown (the message names them)."""
+    """Return a short repr of a bad value, at most 60 characters."""
     if isinstance(value, str) and len(value) > 50:
         return repr(value[:47] + "...")
     text = repr(value)

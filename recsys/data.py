@@ -219,7 +219,7 @@ def _read_sources(
 
 
 def _duplicate_exposures(name: str, frame: pd.DataFrame) -> list[str]:
-    """A warning if some rows repeat an earlier row's user, item and timestamp."""
+    """Warn if some rows repeat an earlier row's user, item and timestamp."""
     keys = pd.DataFrame({
         "u": frame["user_id"].cat.codes.to_numpy(),
         "i": frame["item_id"].cat.codes.to_numpy(),
@@ -239,7 +239,7 @@ def _duplicate_exposures(name: str, frame: pd.DataFrame) -> list[str]:
 def _clamp_candidates(
     config: ProjectConfig, n_items: int, source: str, notes: list[str]
 ) -> ProjectConfig:
-    """The config with ``candidates.per_user`` at most the catalogue size (with a warning)."""
+    """Cap ``candidates.per_user`` at the catalogue size, noting it in ``notes``."""
     per_user = config.candidates.per_user
     if per_user <= n_items:
         return config
@@ -258,8 +258,11 @@ def _check_split(
     val_start: pd.Timestamp,
     test_start: pd.Timestamp,
 ) -> list[str]:
-    """Report empty windows, no labelled training rows (after the history period) and
-    binary labels with one class among them."""
+    """Report problems with the split of ``frame`` into windows.
+
+    Empty windows, no labelled training rows (after the history period) and binary
+    labels with one class among them.
+    """
     ts = frame["timestamp"]
     codes = np.array(assign_windows(ts, val_start, test_start).codes, dtype=np.int8)
     codes[ts.isna().to_numpy()] = -1
@@ -324,7 +327,9 @@ def _empty_window_fix(split: SplitConfig, ts: pd.Series, window: str) -> str:
 
 def history_end(timestamps: pd.Series, val_start: pd.Timestamp, fraction: float,
                 by: str = "events") -> pd.Timestamp:
-    """End of the history period: the first ``fraction`` of the training period
+    """Return the end of the history period.
+
+    The history period is the first ``fraction`` of the training period
     ``[min, val_start)``, in events (``by="events"``) or in time (``"time"``).
 
     Rows before it only feed features; labelled training rows start there.
@@ -384,7 +389,7 @@ def _sort_order(ts: np.ndarray, pair: np.ndarray, n_pairs: int) -> np.ndarray | 
 
 
 def _id_strings(ids: pd.Series) -> pd.Series:
-    """A categorical id column as plain ``str`` (a dictionary take, not a per-row cast)."""
+    """Convert a categorical id column to plain ``str`` (a dictionary take, not a per-row cast)."""
     categories = pa.array(ids.cat.categories.to_numpy(dtype=object), type=pa.large_string())
     values = categories.take(pa.array(ids.cat.codes.to_numpy()))
     return pd.Series(pd.array(values, dtype="str"), index=ids.index, name=ids.name)

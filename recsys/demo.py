@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +116,8 @@ def _config_toml(seed: int) -> str:
         {"name": "returned", "label": "returned", "kind": "binary", "direction": "minimize",
          "weight": 0.5},
     ]
-    tables = [("[data]", data), ("[split]", {"test_fraction": 0.2, "validation_fraction": 0.1})]
+    tables: list[tuple[str, Mapping[str, object]]] = [
+        ("[data]", data), ("[split]", {"test_fraction": 0.2, "validation_fraction": 0.1})]
     tables += [("[[task]]", task) for task in tasks]
     # revenue is zero-inflated (most exposures earn nothing): E[revenue] = p(click) ·
     # E[revenue | click], the second factor a Tweedie model on clicks, ranks revenue better
@@ -277,7 +279,7 @@ def _memory_limit() -> tuple[int | None, int | None]:
 
 
 def _read_number(path: Path, key: str | None) -> int | None:
-    """The integer in a small system file (after ``key`` on its line, if given)."""
+    """Read the integer in a small system file (after ``key`` on its line, if given)."""
     try:
         text = path.read_text(encoding="ascii", errors="replace")
     except OSError:

@@ -50,8 +50,11 @@ def downsample(n: int, limit: int = MAX_CURVE_POINTS) -> NDArray[np.int64]:
 
 @dataclass(frozen=True, slots=True)
 class Curve:
-    """Points ``(x, y)``: ROC (false vs true positive rate), precision-recall (recall vs
-    precision) or a predicted-vs-actual sample (prediction vs label)."""
+    """Points ``(x, y)`` of a diagnostic curve.
+
+    ROC (false vs true positive rate), precision-recall (recall vs precision) or a
+    predicted-vs-actual sample (prediction vs label).
+    """
 
     x: NDArray[np.float64]
     y: NDArray[np.float64]

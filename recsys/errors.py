@@ -59,5 +59,8 @@ class ArtifactError(BlendscopeError, ValueError):
 
 
 class OutputError(BlendscopeError, ValueError):
-    """An output path cannot be written without destroying something Blendscope does not
-    own (a user's directory, a device, a symlink), or another writer holds it."""
+    """An output path cannot be written safely.
+
+    Writing it would destroy something Blendscope does not own (a user's directory, a
+    device, a symlink), or another writer holds it.
+    """

@@ -1,7 +1,9 @@
-"""Evaluate a blend on the test window: per-task ranking quality, top-K hits, coverage,
-diversity, novelty, each per-user metric with a user-bootstrap confidence interval and,
-where one applies, the best trivial baseline (`recsys.baselines`); and sweep the weight
-simplex for the Pareto front."""
+"""Evaluate a blend on the test window, and sweep the weight simplex for the Pareto front.
+
+The evaluation covers per-task ranking quality, top-K hits, coverage, diversity and
+novelty; each per-user metric comes with a user-bootstrap confidence interval and, where
+one applies, the best trivial baseline (`recsys.baselines`).
+"""
 
 from __future__ import annotations
 
@@ -82,8 +84,11 @@ class EvalContext:
     @classmethod
     def build(cls, tasks: tuple[TaskSpec, ...], test: TestExposures, store: FeatureStore,
               metrics: Mapping[str, Any]) -> EvalContext:
-        """Index each task's test positives by user, gather the item baselines and read the
-        stored model metrics and health (``manifest["metrics"]``)."""
+        """Build the context every evaluation of a project shares.
+
+        Index each task's test positives by user, gather the item baselines and read the
+        stored model metrics and health (``manifest["metrics"]``).
+        """
         n_users, n_items = len(store.user_ids), len(store.item_ids)
         pos = []
         for k in range(len(tasks)):
@@ -111,8 +116,11 @@ def _num(v: float) -> float | None:
 
 
 def _block(values: Mapping[str, float], reports: Sequence[MetricReport]) -> dict[str, Any]:
-    """Metric values with NaN as null plus a ``<metric>_reason``, then ``ci`` and
-    ``baseline`` objects for the metrics that have a report."""
+    """Build one JSON block of metrics.
+
+    Metric values with NaN as null plus a ``<metric>_reason``, then ``ci`` and
+    ``baseline`` objects for the metrics that have a report.
+    """
     by = {r.metric: r for r in reports}
     out: dict[str, Any] = {}
     ci: dict[str, Any] = {}
@@ -165,7 +173,7 @@ class Evaluation:
     diversity_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The machine-readable form printed by ``recsys evaluate --format json``.
+        """Return the machine-readable form printed by ``recsys evaluate --format json``.
 
         Strict JSON: a metric that is not available is ``null`` with a sibling
         ``<metric>_reason``; each task's block holds ``ci`` (``[low, high]`` per metric)
@@ -264,8 +272,11 @@ class Sweep:
         return df
 
     def to_dict(self, *, pareto_only: bool = False) -> dict[str, Any]:
-        """JSON-ready form (one record per point; only the Pareto-efficient ones with
-        ``pareto_only``). NDCG that is not defined is ``null``."""
+        """Return the JSON-ready form, one record per point.
+
+        Only the Pareto-efficient points with ``pareto_only``. NDCG that is not defined
+        is ``null``.
+        """
         frame = self.to_frame()
         if pareto_only:
             frame = frame[frame["pareto"]]
@@ -278,8 +289,11 @@ class Sweep:
 
 def sweep_weights(ctx: EvalContext, test_table: NDArray[np.float32], spec: BlendSpec, *,
                   steps: int) -> Sweep:
-    """NDCG@K per task for every weight vector of the simplex grid (``spec`` gives the
-    tasks, transform and K; its weights are replaced by each grid point)."""
+    """Compute NDCG@K per task for every weight vector of the simplex grid.
+
+    ``spec`` gives the tasks, transform and K; its weights are replaced by each grid
+    point.
+    """
     n_t = len(ctx.tasks)
     k = spec.k
     grid = simplex_grid(n_t, steps)

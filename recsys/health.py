@@ -1,5 +1,7 @@
-"""Model health: every metric beside a trivial baseline with confidence intervals, learning
-curves, diagnostic curves and warnings, computed once at training and read back typed.
+"""Model health, computed once at training and read back typed.
+
+Every metric beside a trivial baseline with confidence intervals, learning curves,
+diagnostic curves and warnings.
 
 >>> from recsys.health import model_health
 >>> h = model_health(Project.load("artifacts/demo"))          # doctest: +SKIP
@@ -105,8 +107,10 @@ class ModelHealth:
         return pd.DataFrame(rows)
 
     def to_dict(self, *, curves: bool = True) -> dict[str, Any]:
-        """JSON-ready form (strict JSON: no NaN); ``curves=False`` leaves out the learning
-        and diagnostic curves."""
+        """Return the JSON-ready form (strict JSON: no NaN).
+
+        ``curves=False`` leaves out the learning and diagnostic curves.
+        """
         out: dict[str, Any] = {
             "k": self.k, "n_bootstrap": self.n_bootstrap, "confidence": self.confidence,
             "seed": self.seed, "reports": [r.to_dict() for r in self.reports],
@@ -131,8 +135,9 @@ class ModelHealth:
 
 
 def model_health(project: Project) -> ModelHealth:
-    """The health a project recorded at training (``manifest["metrics"]["health"]``, read
-    once when the project loads).
+    """Return the health a project recorded at training.
+
+    It is ``manifest["metrics"]["health"]``, read once when the project loads.
 
     Raises
     ------

@@ -123,7 +123,7 @@ def _check_indptr(indptr: ArrayLike, n_rows: int, name: str) -> NDArray[np.int64
 
 
 def _check_topk(topk: ArrayLike, n_items: int | None = None) -> NDArray[np.int64]:
-    """A ``(n_users, k)`` integer matrix of item indices, -1 marking an empty slot."""
+    """Check a ``(n_users, k)`` integer matrix of item indices, -1 marking an empty slot."""
     arr = np.asarray(topk)
     if arr.ndim != 2 or arr.shape[1] < 1:
         raise ValueError(f"topk: expected shape (n_users, k) with k >= 1, got {arr.shape}")
@@ -140,7 +140,7 @@ def _ranking_inputs(offsets: NDArray[np.int64], scores: NDArray[np.floating],
                     relevances: NDArray[np.floating], k: int
                     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64],
                                NDArray[np.float64], int]:
-    """Checked kernel inputs: offsets, sort keys, relevances, discounts, largest group."""
+    """Check the kernel inputs: return offsets, sort keys, relevances, discounts, max group."""
     k = operator.index(k)
     if k < 1:
         raise ValueError(f"k: must be >= 1, got {k}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import lightgbm as lgb
 import numpy as np
@@ -17,12 +17,12 @@ from sklearn.utils.validation import validate_data
 
 from recsys.errors import NotFittedError, SchemaError
 
-__all__ = ["Objective", "TaskModel", "TaskModelNotFittedError", "group_sizes"]
+__all__ = ["Objective", "TaskModel", "TaskModelNotFittedError", "check_objective", "group_sizes"]
 
 log = logging.getLogger(__name__)
 
 Objective = Literal["binary", "regression", "lambdarank", "huber", "poisson", "tweedie", "gamma"]
-_ESTIMATORS = {
+_ESTIMATORS: dict[Objective, type[lgb.LGBMModel]] = {
     "binary": lgb.LGBMClassifier,
     "regression": lgb.LGBMRegressor,
     "lambdarank": lgb.LGBMRanker,
@@ -31,6 +31,17 @@ _ESTIMATORS = {
     "tweedie": lgb.LGBMRegressor,
     "gamma": lgb.LGBMRegressor,
 }
+
+
+def check_objective(objective: str, *, name: str) -> Objective:
+    """Return ``objective`` as an :data:`Objective`, or raise :class:`SchemaError`.
+
+    The error names the task ``name`` and lists the valid objectives.
+    """
+    if objective not in _ESTIMATORS:
+        raise SchemaError(f"task '{name}': unknown objective {objective!r}; "
+                          f"use one of {sorted(_ESTIMATORS)}")
+    return objective
 
 
 class TaskModelNotFittedError(NotFittedError, SklearnNotFittedError):
@@ -47,19 +58,21 @@ def group_sizes(group_codes: NDArray[np.integer]) -> NDArray[np.int64]:
 
 
 def _train_loss_recorder(out: dict[str, list[float]]) -> Callable[[CallbackEnv], None]:
-    """A LightGBM callback appending the training metrics of every iteration to ``out``.
+    """Make a LightGBM callback appending the training metrics of every iteration to ``out``.
 
     It reads the booster's own training scores (no prediction pass, unlike putting the
     training set in ``eval_set``, which the classifier's label encoding copies), and early
     stopping never sees it.
     """
     def record(env: CallbackEnv) -> None:
-        for _, metric, value, _ in env.model.eval_train():
-            out.setdefault(metric, []).append(float(value))
+        if not isinstance(env.model, lgb.Booster):
+            raise TypeError("the training-loss recorder needs a Booster, not lgb.cv's CVBooster")
+        for result in env.model.eval_train():
+            out.setdefault(result.metric_name, []).append(float(result.metric_value))
     return record
 
 
-class TaskModel(BaseEstimator):  # type: ignore[misc]
+class TaskModel(BaseEstimator):
     """A LightGBM booster for one task: classifier, regressor or lambdarank ranker.
 
     ``predict`` returns the raw margin (log-odds for binary, the prediction for
@@ -132,7 +145,7 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
         self.n_jobs = n_jobs
         self.name = name
 
-    def _lgb_params(self) -> dict[str, object]:
+    def _lgb_params(self) -> dict[str, Any]:
         return {
             "n_estimators": self.n_estimators,
             "learning_rate": self.learning_rate,
@@ -168,9 +181,7 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
 
         ``group`` / ``eval_group`` are the query sizes for lambdarank.
         """
-        if self.objective not in _ESTIMATORS:
-            raise SchemaError(f"task '{self.name}': unknown objective {self.objective!r}; "
-                              f"use one of {sorted(_ESTIMATORS)}")
+        check_objective(self.objective, name=self.name)
         n_x, n_y = np.shape(X)[0] if np.ndim(X) else 0, np.shape(y)[0] if np.ndim(y) else 0
         if n_x != n_y:
             raise ValueError(f"task '{self.name}': X has shape {np.shape(X)} but y has {n_y} "
@@ -182,7 +193,7 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
             raise ValueError(f"task '{self.name}': lambdarank needs group sizes; pass group=")
         names = feature_names or [f"f{j}" for j in range(X.shape[1])]
         est = _ESTIMATORS[self.objective](**self._lgb_params())
-        kw: dict[str, object] = {
+        kw: dict[str, Any] = {
             "feature_name": names,
             "categorical_feature": categorical_features or "auto",
         }
@@ -192,7 +203,7 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
         if self.objective == "binary":
             y = y.astype(np.int64)
         train_curve: dict[str, list[float]] = {}
-        kw["callbacks"] = [_train_loss_recorder(train_curve)]
+        callbacks = [_train_loss_recorder(train_curve)]
         if eval_set is not None and len(eval_set[1]) > 0:
             Xv = np.asarray(eval_set[0], dtype=np.float32)
             yv = np.asarray(eval_set[1], dtype=np.float64)
@@ -203,8 +214,8 @@ class TaskModel(BaseEstimator):  # type: ignore[misc]
             kw["eval_names"] = ["validation"]
             if self.objective == "lambdarank":
                 kw["eval_group"] = [eval_group]
-            kw["callbacks"].append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
-        est.fit(X, y, **kw)
+            callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
+        est.fit(X, y, callbacks=callbacks, **kw)
         self.booster_: lgb.Booster = est.booster_
         self.feature_names_: list[str] = list(names)
         self.n_features_in_: int = X.shape[1]

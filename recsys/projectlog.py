@@ -76,8 +76,10 @@ BEGIN SELECT RAISE(ABORT, 'runs are append-only'); END;
 
 
 def log_path(project_dir: str | Path) -> Path:
-    """``<parent>/<name>.log.sqlite`` of a project directory (symlinks resolved, so every
-    path to one project finds the same log)."""
+    """Return the log path of a project directory, ``<parent>/<name>.log.sqlite``.
+
+    Symlinks are resolved, so every path to one project finds the same log.
+    """
     p = Path(project_dir).resolve()
     return p.parent / f"{p.name}.log.sqlite"
 
@@ -201,7 +203,7 @@ class ProjectLog:
 
     @classmethod
     def of(cls, project_dir: str | Path) -> ProjectLog:
-        """The log beside a project directory."""
+        """Open the log beside a project directory."""
         return cls(log_path(project_dir))
 
     @contextlib.contextmanager
@@ -257,7 +259,7 @@ class ProjectLog:
                      source=r[9]) for r in rows]
 
     def flags(self) -> FlagSet:
-        """The flags in force (latest per pair; ``clear`` removes)."""
+        """Return the flags in force (latest per pair; ``clear`` removes)."""
         latest: dict[tuple[str | None, str], Flag] = {}
         for f in self.history():
             latest[(f.user_id, f.item_id)] = f
@@ -267,8 +269,11 @@ class ProjectLog:
     def record_run(self, manifest: Mapping[str, Any], project_dir: str | Path, *,
                    importance: Mapping[str, Mapping[str, float]] | None = None,
                    top_k: Mapping[str, Sequence[str]] | None = None) -> RunEntry:
-        """Append the run a freshly saved manifest describes, with its models' gain
-        importance and every user's top-K at the config weights (for comparisons)."""
+        """Append the run a freshly saved manifest describes.
+
+        The entry keeps its models' gain importance and every given user's top-K at the
+        config weights (for comparisons).
+        """
         metrics = dict(manifest.get("metrics", {}))
         health = metrics.get("health", {})
         warnings = tuple(health.get("warnings", [])) if isinstance(health, dict) else ()

@@ -49,7 +49,7 @@ class MetricChange:
         return "better" if (self.delta > 0) == self.higher_is_better else "worse"
 
     def to_row(self) -> dict[str, Any]:
-        """A table row."""
+        """Return the change as a table row."""
         return {"task": self.task, "metric": self.metric, "before": self.before,
                 "after": self.after, "change": self.delta,
                 "95% CI": f"[{self.delta_ci_low:+.4f}, {self.delta_ci_high:+.4f}]",
@@ -79,7 +79,7 @@ class FeatureMove:
         return self.after - self.before
 
     def to_row(self) -> dict[str, Any]:
-        """A table row (percentage points)."""
+        """Return the move as a table row (percentage points)."""
         return {"task": self.task, "feature": self.feature, "before %": 100 * self.before,
                 "after %": 100 * self.after, "change (pp)": 100 * self.delta}
 
@@ -115,8 +115,10 @@ class RunComparison:
 
 
 def reports_from_metrics(metrics: Mapping[str, Any]) -> list[MetricReport]:
-    """The metric reports a run recorded (``metrics["health"]["reports"]``; none for runs
-    trained before health checks existed)."""
+    """Return the metric reports a run recorded (``metrics["health"]["reports"]``).
+
+    There are none for runs trained before health checks existed.
+    """
     health = metrics.get("health") or {}
     return [MetricReport.from_dict(r) for r in health.get("reports", [])]
 
@@ -204,9 +206,11 @@ def _gain_shares(model: Any) -> dict[str, float]:
 
 
 def record_training(project_dir: str | Path, models: Mapping[str, Any]) -> RunEntry:
-    """Append a freshly saved project's run to its log: metrics and warnings from the
-    manifest, each model's gain shares, and the top-K at the config weights of up to
-    20,000 users (a seeded sample beyond that)."""
+    """Append a freshly saved project's run to its log.
+
+    The entry holds metrics and warnings from the manifest, each model's gain shares, and
+    the top-K at the config weights of up to 20,000 users (a seeded sample beyond that).
+    """
     from recsys.project import Project
 
     project = Project.load(project_dir)

@@ -47,7 +47,7 @@ class ScoreTable:
     cand_margins: NDArray[np.float32]
     """(n_models, n_users, n_cand) margins, NaN in empty slots."""
     test: TestExposures
-    transforms: Mapping[str, Mapping[str, Transform]]
+    transforms: Mapping[str, Mapping[TransformKind, Transform]]
     """task name -> transform kind -> fitted transform."""
 
     def _margins(self, arr: NDArray[np.float32]) -> dict[str, NDArray[np.float32]]:
@@ -59,7 +59,7 @@ class ScoreTable:
         return np.stack([task_score(t, margins) for t in self.tasks])
 
     def transform(self, task: str, kind: TransformKind) -> Transform:
-        """The fitted transform of one task."""
+        """Return the fitted transform of one task."""
         try:
             return self.transforms[task][kind]
         except KeyError:

@@ -1,21 +1,28 @@
-"""Task specs and how model margins become each task's score (entire space for conditional
-tasks)."""
+"""Task specs, and how model margins become each task's score.
+
+Conditional tasks are scored in the entire space (over all exposures, not only the
+parent's positives).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from recsys.config import ProjectConfig, TaskConfig
+from recsys.config import ProjectConfig, RegressionLoss, TaskConfig
+
+if TYPE_CHECKING:
+    from recsys.models import Objective
 
 __all__ = ["TaskSpec", "log_sigmoid", "natural_prediction", "task_score", "task_score_terms",
            "task_specs"]
 
-_OBJECTIVE = {"binary": "binary", "regression": "regression", "rank": "lambdarank"}
+_OBJECTIVE: dict[str, Objective] = {"binary": "binary", "regression": "regression",
+                                     "rank": "lambdarank"}
 _LOG_LINK = frozenset({"poisson", "tweedie", "gamma"})
 
 
@@ -34,7 +41,7 @@ class TaskSpec:
     ancestors: tuple[str, ...] = ()
     """Every task above a conditional task, root first, ending with ``given`` (e.g.
     ``("click", "purchase")`` for revenue given purchase given click)."""
-    loss: str | None = None
+    loss: RegressionLoss | None = None
     """A regression task's LightGBM objective when not squared error (``tweedie``,
     ``poisson``, ``gamma``, ``huber``)."""
 
@@ -42,7 +49,7 @@ class TaskSpec:
         object.__setattr__(self, "ancestors", tuple(self.ancestors))  # a JSON list -> tuple
 
     @property
-    def objective(self) -> str:
+    def objective(self) -> Objective:
         """LightGBM objective."""
         return self.loss or _OBJECTIVE[self.kind]
 
@@ -61,13 +68,13 @@ class TaskSpec:
         return (*self.chain(), self.name)
 
     def chain(self) -> tuple[str, ...]:
-        """The ancestors of a conditional task, root first (empty for others)."""
+        """Return the ancestors of a conditional task, root first (empty for others)."""
         if self.given is None:
             return ()
         return self.ancestors or (self.given,)
 
     def score_description(self) -> str:
-        """What the task's score means, for people."""
+        """Describe what the task's score means, for people."""
         if self.given is not None:
             chain = self.chain()
             parts = [f"log p({chain[0]})"]
@@ -132,9 +139,12 @@ def task_score_terms(task: TaskSpec) -> tuple[tuple[str, bool], ...]:
 
 
 def task_score(task: TaskSpec, margins: Mapping[str, NDArray[np.floating]]) -> NDArray[np.float64]:
-    """The task's score from model margins: the margin itself, or the entire-space
-    log-probability ``log σ(m_parent) + log σ(m_child)`` for a conditional task
-    (``log σ(m_parent) + m_child`` = log E[value] for a log-link regression child)."""
+    """Compute the task's score from model margins.
+
+    The score is the margin itself, or the entire-space log-probability
+    ``log σ(m_parent) + log σ(m_child)`` for a conditional task
+    (``log σ(m_parent) + m_child`` = log E[value] for a log-link regression child).
+    """
     total: NDArray[np.float64] | None = None
     for model, through_sigmoid in task_score_terms(task):
         m = np.asarray(margins[model], dtype=np.float64)
@@ -145,9 +155,12 @@ def task_score(task: TaskSpec, margins: Mapping[str, NDArray[np.floating]]) -> N
 
 
 def natural_prediction(task: TaskSpec, score: NDArray[np.floating]) -> NDArray[np.float64]:
-    """A task score in its natural unit: probability for binary tasks (the score is the
-    log-odds, or the entire-space log-probability of a conditional task), the predicted
-    value for regression (``exp`` of the score for a log-link loss), else the score."""
+    """Convert a task score to its natural unit.
+
+    Probability for binary tasks (the score is the log-odds, or the entire-space
+    log-probability of a conditional task), the predicted value for regression (``exp``
+    of the score for a log-link loss), else the score.
+    """
     s = np.asarray(score, dtype=np.float64)
     if task.kind == "binary":
         return np.exp(s) if task.given is not None else np.exp(log_sigmoid(s))

@@ -52,8 +52,11 @@ _METRIC = {"binary": ("binary_logloss", "logloss", False), "regression": ("l2", 
 
 
 def _metric(task: TaskSpec) -> tuple[str, str, bool]:
-    """The validation metric the task's model early-stops on: LightGBM's default metric
-    of its objective (a regression loss such as ``tweedie`` reports its own deviance)."""
+    """Return the validation metric the task's model early-stops on.
+
+    It is LightGBM's default metric of the objective (a regression loss such as
+    ``tweedie`` reports its own deviance).
+    """
     if task.kind == "regression" and task.objective != "regression":
         return task.objective, task.objective, False
     return _METRIC[task.kind]
@@ -106,7 +109,7 @@ class TaskTuning:
     """Why the task was not tuned, if it was not."""
 
     def changed(self) -> dict[str, tuple[ParamValue, ParamValue]]:
-        """Settings whose chosen value differs from the config's: ``{name: (before, after)}``."""
+        """Return the settings whose chosen value differs: ``{name: (before, after)}``."""
         return {k: (self.before_params[k], v) for k, v in self.params.items()
                 if v != self.before_params[k]}
 
@@ -135,7 +138,7 @@ class TuneResult:
     """SHA-256 of the tuned config file's bytes (writing refuses a config edited since)."""
 
     def task(self, name: str) -> TaskTuning:
-        """The tuning of task ``name``."""
+        """Return the tuning of task ``name``."""
         for t in self.tasks:
             if t.task == name:
                 return t
@@ -184,7 +187,7 @@ def _selected(ds: Dataset, tasks: Sequence[str] | None) -> tuple[TaskSpec, ...]:
 
 
 def _current(ds: Dataset, task: TaskSpec) -> tuple[dict[str, Any], dict[str, ParamValue]]:
-    """The task's TaskModel keywords from the config, and the searched ones among them."""
+    """Return the task's TaskModel keywords from the config, and the searched ones."""
     from recsys.models import TaskModel
     from recsys.train import model_params
 
@@ -195,8 +198,12 @@ def _current(ds: Dataset, task: TaskSpec) -> tuple[dict[str, Any], dict[str, Par
 
 
 def _suggest(trial: optuna.Trial, current: dict[str, ParamValue]) -> dict[str, ParamValue]:
-    """One trial's settings; a sampled float is rounded to 3 significant digits (what the
-    written config holds is exactly what was scored)."""
+    """Suggest one trial's settings.
+
+    A sampled float is rounded to 3 significant digits, so what the written config holds
+    is exactly what was scored; the first trial (the config's own settings, enqueued)
+    keeps its values as they are.
+    """
     out: dict[str, ParamValue] = {}
     for r in _SPACE:
         value = current[r.name]
@@ -263,8 +270,9 @@ def _tune_task(ds: Dataset, built: BuiltFeatures, s: _Study, *, timeout: float,
     study.enqueue_trial(dict(s.current))
     study.optimize(objective, n_trials=n_trials, timeout=timeout, callbacks=[report])
     first, best = study.trials[0], study.best_trial
+    before = math.nan if first.value is None else first.value  # None: the trial failed
     return TaskTuning(task=s.task.name, kind=s.task.kind, metric=metric, higher_is_better=higher,
-                      before=float(first.value), after=float(best.value),  # type: ignore[arg-type]
+                      before=float(before), after=float(study.best_value),
                       params=dict(best.user_attrs["params"]), before_params=dict(s.current),
                       n_trials=len(study.trials), seconds=time.perf_counter() - began)
 

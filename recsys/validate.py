@@ -104,7 +104,8 @@ def check_tables(
     users = _entity(users, "user_id", {}, problems)
     extra = {c: f"data.{k}" for k, c in _item_columns(config).items()}
     items = _entity(items, "item_id", extra, problems)
-    frame, context = None, ()
+    frame: pd.DataFrame | None = None
+    context: tuple[str, ...] = ()
     if interactions is not None:
         frame, context = _interactions(config, interactions, problems)
         for tab, col in ((users, "user_id"), (items, "item_id")):
@@ -291,7 +292,7 @@ def _interactions(
 
 
 def _one_id(name: str, col: str, ids: pd.Categorical, problems: list[str]) -> None:
-    """A single distinct user (or item) leaves nothing to learn."""
+    """Report a single distinct user (or item): it leaves nothing to learn."""
     if len(ids.categories) == 1 and bool((np.asarray(ids.codes) >= 0).all()):
         what = col.removesuffix("_id")
         problems.append(

@@ -13,21 +13,22 @@ string argument (titles, units, names, labels, category values) is escaped here 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from numpy.typing import NDArray
 
 from explain import NEGATIVE as NEG
 from explain import POSITIVE as POS
+from explain._palette import OKABE_ITO
 from ui.text import plot_escape as esc
 
 __all__ = ["OKABE_ITO", "NEG", "POS", "contribution_bars", "dependence_scatter",
            "group_colours", "importance_bars", "importance_strip", "pareto_scatter", "segment_bars",
            "segment_metric_bars", "sensitivity_lines", "signed_bars", "task_colours"]
 
-OKABE_ITO = (POS, "#E69F00", "#009E73", "#CC79A7", "#56B4E9", NEG, "#F0E442", "#000000")
 _FONT = dict(family="sans-serif", size=13)
 _WRAP = 34
 """Feature labels longer than this wrap onto a second line of the axis."""
@@ -231,55 +232,201 @@ def importance_bars(frame: pd.DataFrame, value: str, labels: Mapping[str, str], 
     legend entry) per ``colour_by`` level; bars are named by ``labels`` (raw feature name
     → readable label), the raw name shows on hover."""
     top = frame.nlargest(n, value)
-    colours = group_colours(list(frame[colour_by]))
-    fig = go.Figure()
-    for level, colour in colours.items():
+    ticks = _ticks(top["feature"], labels)
+    tick_of = dict(zip(top["feature"], ticks, strict=True))
+    data = []
+    for level, colour in group_colours(list(frame[colour_by])).items():
         sub = top[top[colour_by] == level]
         if len(sub):
-            fig.add_bar(x=sub[value], y=_ticks(sub["feature"], labels), orientation="h",
-                        name=esc(level), marker_color=colour, customdata=_texts(sub["feature"]),
-                        hovertemplate="%{y}<br>column: %{customdata}<br>%{x:.4f}<extra>"
-                        + esc(level) + "</extra>")
-    ticks = _ticks(top["feature"], labels)
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=ticks[::-1])
-    fig.update_xaxes(title="<br>".join(map(esc, textwrap.wrap(unit, 32) or [unit])))
-    return _layout(fig, height=150 + 26 * len(top) + 16 * _extra_lines(ticks), barmode="overlay")
+            data.append(dict(
+                type="bar", x=sub[value].to_numpy(), y=[tick_of[f] for f in sub["feature"]],
+                orientation="h", name=esc(level), marker=dict(color=colour),
+                customdata=_texts(sub["feature"]),
+                hovertemplate=f"%{{y}}<br>column: %{{customdata}}<br>%{{x:.4f}}<extra>{esc(level)}"
+                              "</extra>"))
+    title = "<br>".join(map(esc, textwrap.wrap(unit, 32) or [unit]))
+    return go.Figure(data=data, layout=_layout_dict(
+        height=150 + 26 * len(top) + 16 * _extra_lines(ticks), barmode="overlay",
+        yaxis=dict(type="category", categoryorder="array", categoryarray=ticks[::-1]),
+        xaxis=dict(title=dict(text=title))))
 
 
 def importance_strip(points: pd.DataFrame, order: Sequence[str], labels: Mapping[str, str], *,
-                     unit: str) -> go.Figure:
-    """Beeswarm-like strip: one dot per (row, feature) attribution, coloured by the
-    feature's value rank within the feature (low → high); rows named by ``labels``."""
-    fig = go.Figure()
+                     unit: str, categorical: Collection[str] = ()) -> go.Figure:
+    """Beeswarm-like strip: one dot per (row, feature) attribution; rows named by ``labels``.
+
+    A numeric feature's dots are coloured by the value's rank within the feature (low →
+    high, one colour bar); a feature in ``categorical`` gets one colour (trace and legend
+    entry, grouped under the feature) per level: its most frequent levels, then the rest
+    together.
+    """
     rng = np.random.default_rng(0)
+    by_feature = dict(tuple(points.groupby("feature", sort=False)))
+    data: list[dict[str, object]] = []
+    scale_shown = False
     for i, feat in enumerate(order):
-        sub = points[points["feature"] == feat]
-        jitter = rng.uniform(-0.3, 0.3, len(sub))
-        fig.add_scatter(x=sub["attribution"], y=i + jitter, mode="markers", showlegend=False,
-                        marker=dict(size=4, color=sub["value_rank"], colorscale="Cividis",
-                                    cmin=0, cmax=1, opacity=0.7,
-                                    colorbar=dict(title="value<br>low→high", thickness=12)
-                                    if i == 0 else None, showscale=i == 0),
-                        hovertemplate=f"{esc(labels.get(feat, feat))}<br>column: {esc(feat)}"
-                                      "<br>%{x:.4f}<extra></extra>")
+        sub = by_feature.get(feat, points.iloc[:0])
+        x = sub["attribution"].to_numpy(np.float32)
+        y = (i + rng.uniform(-0.3, 0.3, len(sub))).astype(np.float32)
+        head = f"{esc(labels.get(feat, feat))}<br>column: {esc(feat)}"
+        if feat in categorical:
+            data += _level_traces(x, y, sub["value"], head, legend=labels.get(feat, feat),
+                                  group=feat)
+            continue
+        data.append(dict(
+            type="scatter", x=x, y=y, mode="markers", showlegend=False,
+            customdata=pd.to_numeric(sub["value"], errors="coerce").to_numpy(np.float32),
+            marker=dict(size=4, color=sub["value_rank"].to_numpy(np.float32),
+                        colorscale="Cividis", cmin=0, cmax=1, opacity=0.7,
+                        showscale=not scale_shown,
+                        colorbar=dict(title=dict(text="value<br>low→high"), thickness=12,
+                                      len=0.6, y=1, yanchor="top")),
+            hovertemplate=f"{head}<br>value %{{customdata:.4g}}<br>%{{x:.4f}}<extra></extra>"))
+        scale_shown = True
     ticks = _ticks(order, labels)
-    fig.update_yaxes(tickvals=list(range(len(order))), ticktext=ticks, autorange="reversed")
-    fig.update_xaxes(title=esc(unit), zeroline=True, zerolinecolor="#888")
-    return _layout(fig, height=80 + 30 * len(order) + 12 * _extra_lines(ticks))
+    legend_rows = sum(1 for f in order if f in categorical)
+    return go.Figure(data=data, layout=_layout_dict(
+        height=80 + 30 * len(order) + 12 * _extra_lines(ticks) + 44 * legend_rows,
+        yaxis=dict(tickvals=list(range(len(order))), ticktext=ticks, autorange="reversed"),
+        xaxis=dict(title=dict(text=esc(unit)), zeroline=True, zerolinecolor="#888"),
+        legend=_LEVEL_LEGEND, margin=dict(l=10, r=10, t=10, b=10)))
 
 
-def dependence_scatter(frame: pd.DataFrame, feature: str, label: str, *,
-                       unit: str) -> go.Figure:
+def dependence_scatter(frame: pd.DataFrame, feature: str, label: str, *, unit: str,
+                       colour_label: str = "") -> go.Figure:
     """Attribution of one feature (raw name ``feature``, readable ``label``) against its
-    value."""
-    values = frame["value"]
-    if not pd.api.types.is_numeric_dtype(values):
-        values = [None if pd.isna(v) else esc(v) for v in values]  # levels from the data
-    fig = go.Figure(go.Scatter(
-        x=values, y=frame["attribution"], mode="markers",
-        marker=dict(size=5, color=POS, opacity=0.5),
-        hovertemplate=f"{esc(label)} = %{{x}}<br>column: {esc(feature)}<br>"
-                      "%{y:.4f}<extra></extra>"))
-    fig.update_xaxes(title=f"{esc(label)} (feature value)")
-    fig.update_yaxes(title=esc(unit), zeroline=True, zerolinecolor="#888")
-    return _layout(fig, height=380)
+    value: a scatter for a numeric feature; for a categorical one (``value`` is a
+    ``pandas.Categorical``), the jittered dots of each level under a box of their quartiles.
+
+    If ``frame`` has a ``colour`` column (another feature's values, named ``colour_label``),
+    the dots are coloured by it: low → high for numbers, one colour per level (legend)
+    for a categorical.
+    """
+    y = frame["attribution"].to_numpy(np.float32)
+    head = f"column: {esc(feature)}<br>%{{y:.4f}}"
+    xaxis: dict[str, object] = dict(title=dict(text=f"{esc(label)} (feature value)"))
+    categorical = isinstance(frame["value"].dtype, pd.CategoricalDtype)
+    if categorical:
+        names, _, pos = _levels(frame["value"], MAX_LEVELS, level_order=True)
+        x = (pos + np.random.default_rng(0).uniform(-0.28, 0.28, len(pos))).astype(np.float32)
+        custom: NDArray[np.object_] | None = np.asarray(_texts(names), dtype=object)[pos]
+        hover = f"{esc(label)} = %{{customdata}}<br>{head}"
+        xaxis.update(tickvals=list(range(len(names))), ticktext=_texts(names), zeroline=False,
+                     range=[-0.6, len(names) - 0.4])
+    else:
+        x, custom = frame["value"].to_numpy(np.float64), None
+        hover = f"{esc(label)} = %{{x:.4g}}<br>{head}"
+    if "colour" in frame:
+        data = _coloured_dots(x, y, frame["colour"], hover, custom, colour_label)
+    else:
+        data = [dict(type="scatter", x=x, y=y, mode="markers", customdata=custom,
+                     showlegend=False, hovertemplate=hover + "<extra></extra>",
+                     marker=dict(size=5, color=POS, opacity=0.45))]
+    if categorical:  # drawn last, so the quartiles show over the dots
+        data.append(dict(type="box", x=pos, y=y, boxpoints=False, showlegend=False,
+                         fillcolor="rgba(0,0,0,0)", line=dict(color="#333333", width=1.5),
+                         name="quartiles", hoverinfo="skip"))
+    return go.Figure(data=data, layout=_layout_dict(
+        height=400, xaxis=xaxis,
+        yaxis=dict(title=dict(text=esc(unit)), zeroline=True, zerolinecolor="#888")))
+
+
+# -- helpers of the Global page's charts (figures built in one go: plotly validates each
+# property once, instead of once per add_trace/update call) ------------------------------
+
+LEVEL_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#D55E00", "#0072B2")
+"""Colours of a categorical feature's most frequent levels (Okabe–Ito without yellow and
+black, which read as the ends of the low→high scale); the other levels are grey."""
+OTHER_LEVELS, MISSING = "#9A9A9A", "#D0D0D0"
+MAX_LEVELS = 20
+"""A categorical dependence plot shows this many levels (the most frequent), then the rest
+as one box."""
+_LEVEL_LEGEND = dict(orientation="h", yanchor="top", y=-0.12, x=0, font=dict(size=11),
+                     groupclick="toggleitem", tracegroupgap=4)
+
+
+def _layout_dict(*, height: int, title: str = "", **kw: object) -> dict[str, object]:
+    """The layout of :func:`_layout` as a dict, for a figure built in one constructor."""
+    layout: dict[str, object] = dict(
+        title=dict(text=esc(title), x=0, xanchor="left"), height=height, font=_FONT,
+        margin=dict(l=10, r=10, t=50 if title else 10, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+    layout.update(kw)
+    return layout
+
+
+def _levels(values: pd.Series, n: int, *, level_order: bool = False
+            ) -> tuple[list[str], list[str], NDArray[np.int64]]:
+    """(names, colours, code per row) of a categorical's levels on a chart: its ``n`` most
+    frequent levels (in level order if ``level_order``, else most frequent first), then
+    "other levels (k)" if more are present and "missing" if a value is; each row's code
+    indexes ``names``."""
+    cat = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+    raw = cat.cat.codes.to_numpy().astype(np.int64) + 1  # 0: missing
+    counts = np.bincount(raw, minlength=len(cat.cat.categories) + 1)
+    present = [int(c) for c in np.argsort(-counts[1:], kind="stable") if counts[1 + c] > 0]
+    keep = sorted(present[:n]) if level_order else present[:n]
+    names = [str(cat.cat.categories[c]) for c in keep]
+    colours = [LEVEL_COLOURS[i] if i < len(LEVEL_COLOURS) else OTHER_LEVELS
+               for i in range(len(keep))]
+    code_of = np.zeros(len(counts), dtype=np.int64)
+    code_of[[c + 1 for c in keep]] = np.arange(len(keep))
+    if len(present) > n:
+        code_of[[c + 1 for c in present[n:]]] = len(names)
+        names.append(f"other levels ({len(present) - n})")
+        colours.append(OTHER_LEVELS)
+    if counts[0]:
+        code_of[0] = len(names)
+        names.append("missing")
+        colours.append(MISSING)
+    return names, colours, code_of[raw]
+
+
+def _level_traces(x: NDArray[np.float32], y: NDArray[np.float32], values: pd.Series, head: str,
+                  *, legend: str, group: str) -> list[dict[str, object]]:
+    """One dot trace per level of a categorical feature (legend entries grouped under
+    ``legend``); levels past the palette are drawn together in grey."""
+    names, colours, codes = _levels(values, len(LEVEL_COLOURS))
+    traces = []
+    for i, name in enumerate(names):
+        mask = codes == i
+        if mask.any():
+            traces.append(dict(
+                type="scatter", x=x[mask], y=y[mask], mode="markers", name=esc(name),
+                legendgroup=esc(group), showlegend=True,
+                legendgrouptitle=dict(text=esc(legend)) if not traces else None,
+                marker=dict(size=4, color=colours[i], opacity=0.75),
+                hovertemplate=f"{head}<br>{esc(legend)} = {esc(name)}<br>%{{x:.4f}}"
+                              "<extra></extra>"))
+    return traces
+
+
+def _coloured_dots(x: NDArray, y: NDArray[np.float32], colour: pd.Series, hover: str,
+                   custom: NDArray | None, label: str) -> list[dict[str, object]]:
+    """Dependence dots coloured by another feature: a low → high scale for numbers, one
+    trace (legend entry) per level for a categorical."""
+    if not isinstance(colour.dtype, pd.CategoricalDtype):
+        values = colour.to_numpy(np.float64)
+        return [dict(type="scatter", x=x, y=y, mode="markers", customdata=custom,
+                     showlegend=False,
+                     hovertemplate=f"{hover}<br>{esc(label)} = %{{marker.color:.4g}}"
+                                   "<extra></extra>",
+                     marker=dict(size=5, color=values, colorscale="Cividis", opacity=0.7,
+                                 showscale=True,
+                                 colorbar=dict(title=dict(text=_wrap(label)), thickness=12)))]
+    names, colours, codes = _levels(colour, len(LEVEL_COLOURS))
+    traces = []
+    for i, name in enumerate(names):
+        mask = codes == i
+        traces.append(dict(
+            type="scatter", x=x[mask], y=y[mask], mode="markers", name=esc(name),
+            customdata=None if custom is None else custom[mask],
+            legendgroup="colour", legendgrouptitle=dict(text=esc(label)) if i == 0 else None,
+            hovertemplate=f"{hover}<br>{esc(label)} = {esc(name)}<extra></extra>",
+            marker=dict(size=5, color=colours[i], opacity=0.7)))
+    return traces
+
+
+def _wrap(text: str, width: int = 16) -> str:
+    """``text`` escaped and wrapped onto short lines (a colour bar title)."""
+    return "<br>".join(esc(line) for line in textwrap.wrap(text, width) or [text])

@@ -366,13 +366,22 @@ def pair_explanation(_project: Project, stamp: str, user: str, a: str, b: str,
     return explain_pair(_project, user, a, b, weights=dict(weights), transform=transform)
 
 
-@st.cache_resource(show_spinner="Computing SHAP values on a sample of test exposures…",
-                   max_entries=8)
 def _global_sample(_project: Project, stamp: str, transform: str, n: int) -> GlobalImportance:
-    """SHAP of ``n`` sampled test exposures; weight-independent, shared (read-only)."""
-    from explain import global_importance as compute
+    """SHAP of ``n`` sampled test exposures; weight-independent, shared (read-only).
 
-    return compute(_project, transform=transform, n=n)
+    Waits for :func:`_sample_job` (at once if a prefetch has finished it); a failed
+    computation is forgotten, so the next run tries again.
+    """
+    job = _sample_job(_project, stamp, transform, n)
+    try:
+        if job.done():
+            return job.result()  # type: ignore[no-any-return]
+        with st.spinner("Computing SHAP values on a sample of test exposures…"):
+            return job.result()  # type: ignore[no-any-return]
+    except Exception:
+        for m in {*(m for m in GLOBAL_SAMPLES if m < n), n}:  # the chain it was built on
+            _sample_job.clear(_project, stamp, transform, m)
+        raise
 
 
 def global_importance(_project: Project, stamp: str, weights: Weights, transform: str,
@@ -380,6 +389,57 @@ def global_importance(_project: Project, stamp: str, weights: Weights, transform
     """``explain.global_importance`` at these weights: the cached sample, reweighted
     (a slider move recomputes no SHAP value)."""
     return _global_sample(_project, stamp, transform, n).reweight(dict(weights))
+
+
+GLOBAL_SAMPLES = (500, 1000, 2000)
+"""Sample sizes the Global page offers; each sample extends the next smaller one."""
+_SHAP_BATCH = 250
+"""Rows per TreeSHAP call of a sample: under 256, LightGBM runs on one thread
+(``Project.contributions``), leaving the other core to the dashboard."""
+
+
+def prefetch_global_sample(_project: Project, stamp: str, transform: str, n: int) -> None:
+    """Start computing the next larger sample than ``n`` in the background, so choosing it
+    takes no SHAP time once the user has looked at the page for a few seconds."""
+    bigger = [m for m in GLOBAL_SAMPLES if m > n]
+    if bigger:
+        _sample_job(_project, stamp, transform, bigger[0])
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _sample_threads() -> Any:
+    """The ``ThreadPoolExecutor`` computing SHAP samples (shared by every session)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="blendscope-shap")
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _sample_job(_project: Project, stamp: str, transform: str, n: int) -> Any:
+    """A ``concurrent.futures.Future`` of the ``n``-row sample, computed once per server on
+    :func:`_sample_threads`: the next smaller sample of :data:`GLOBAL_SAMPLES` (its own
+    job, submitted first) plus the rows it lacks. A job waits only for jobs submitted
+    before it, so the pool cannot deadlock."""
+    smaller = [m for m in GLOBAL_SAMPLES if m < n]
+    base = _sample_job(_project, stamp, transform, smaller[-1]) if smaller else None
+    return _sample_threads().submit(_grow_sample, _project, transform, n, base)
+
+
+def _grow_sample(project: Project, transform: str, n: int, base: Any) -> GlobalImportance:
+    from explain import global_importance as compute
+
+    return compute(project, transform=transform, n=n, batch_size=_SHAP_BATCH,
+                   reuse=base.result() if base is not None else None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def global_associations(_gi: GlobalImportance, stamp: str, transform: str,
+                        n: int) -> tuple[Any, ...]:
+    """``explain.feature_associations`` of the ``n``-row sample (weight-independent): a
+    tuple of ``explain.FeatureAssociation``."""
+    from explain import feature_associations
+
+    return feature_associations(_gi)
 
 
 @st.cache_data(show_spinner="Building the report…", max_entries=16)
