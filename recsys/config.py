@@ -20,6 +20,7 @@ __all__ = [
     "BlendConfig",
     "CandidatesConfig",
     "DataConfig",
+    "FeedbackConfig",
     "FeaturesConfig",
     "ModelParams",
     "ProjectConfig",
@@ -138,7 +139,24 @@ class CandidatesConfig(BaseModel):
     exclude: str | None = None
     """Label whose positive (user, item) pairs before the test window are never
     recommended again (e.g. ``purchase``), or ``"seen"`` for every exposed pair;
-    default: the label of the deepest conditional task, if any."""
+    default: the label of the last conditional task in config order (the deepest step of
+    a chain such as click → purchase), if any."""
+
+
+class FeedbackConfig(BaseModel):
+    """What the analysts' flags do at the next training (``[feedback]``).
+
+    Pairs and items flagged ``bad`` or ``irrelevant`` are never candidates, whatever this
+    says. With ``negatives_for = "click"``, every (user, item) pair flagged bad or
+    irrelevant for that user also becomes one extra training row of the ``click`` model
+    with label 0, with the pair's features as of the test cutoff (the feature store that
+    serves candidates). Flags "for every user" add no rows. The task must be binary and
+    not conditional (a conditional task learns only from its parent's positives).
+    """
+
+    model_config = _STRICT
+    negatives_for: str | None = None
+    """Task whose model learns the flagged pairs as negatives; default: none."""
 
 
 class FeaturesConfig(BaseModel):
@@ -177,6 +195,7 @@ class ProjectConfig(BaseModel):
     features: FeaturesConfig = FeaturesConfig()
     model: ModelParams = ModelParams(seed=7)
     blend: BlendConfig = BlendConfig()
+    feedback: FeedbackConfig = FeedbackConfig()
 
     @model_validator(mode="after")
     def _tasks(self) -> ProjectConfig:
@@ -199,6 +218,7 @@ class ProjectConfig(BaseModel):
                                 f"for regression tasks; a {t.kind} task has its own loss")
         if not dupes:  # with repeated names, given is ambiguous
             problems += _given_problems(self.task)
+        problems += _feedback_problems(self.feedback, self.task)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -207,6 +227,23 @@ class ProjectConfig(BaseModel):
     def tasks(self) -> list[TaskConfig]:
         """The tasks in config order."""
         return list(self.task)
+
+
+def _feedback_problems(feedback: FeedbackConfig, tasks: list[TaskConfig]) -> list[str]:
+    """Why ``[feedback] negatives_for`` cannot be used, if it cannot."""
+    name = feedback.negatives_for
+    if name is None:
+        return []
+    by_name = {t.name: t for t in tasks}
+    if name not in by_name:
+        return [f"feedback.negatives_for: unknown task '{name}'"
+                f"{_did_you_mean(name, list(by_name))}; tasks are {', '.join(by_name)}"]
+    task = by_name[name]
+    if task.kind != "binary" or task.given is not None:
+        what = f"a {task.kind} task" if task.kind != "binary" else f"conditional on '{task.given}'"
+        return [f"feedback.negatives_for: task '{name}' is {what}; flagged pairs become label-0 "
+                "rows of a binary task without `given`"]
+    return []
 
 
 def _did_you_mean(word: str, options: list[str]) -> str:

@@ -118,7 +118,8 @@ def task_rows(ds: Dataset, built: BuiltFeatures, task: TaskSpec) -> TaskRows:
 
 
 def fit_task_model(task: TaskSpec, ds: Dataset, built: BuiltFeatures, rows: TaskRows,
-                   params: dict[str, Any] | None = None) -> TaskModel:
+                   params: dict[str, Any] | None = None, *,
+                   negatives: NDArray[np.float32] | None = None) -> TaskModel:
     """Fit one task's model on ``rows``, early-stopped on their validation rows.
 
     ``params`` are :class:`TaskModel` keywords; default: the config's
@@ -129,7 +130,11 @@ def fit_task_model(task: TaskSpec, ds: Dataset, built: BuiltFeatures, rows: Task
     tr, va = rows.train, rows.validation
     kw = model_params(ds.config, task) if params is None else params
     model = TaskModel(objective=task.objective, name=task.name, **kw)
-    return model.fit(X[tr], y_all[tr], group=rows.group_train,
+    X_fit, y_fit = X[tr], y_all[tr]
+    if negatives is not None and negatives.shape[0]:  # [feedback] negatives_for
+        X_fit = np.vstack([X_fit, negatives])
+        y_fit = np.concatenate([y_fit, np.zeros(negatives.shape[0])])
+    return model.fit(X_fit, y_fit, group=rows.group_train,
                      eval_set=(X[va], y_all[va]) if va.size else None,
                      eval_group=rows.group_validation, feature_names=built.rows.names(),
                      categorical_features=built.rows.categorical_indices())
@@ -158,13 +163,36 @@ def _fit_summaries(ds: Dataset, built: BuiltFeatures, tasks: tuple[TaskSpec, ...
 
 
 def fit_task_models(ds: Dataset, built: BuiltFeatures, tasks: tuple[TaskSpec, ...],
-                    progress: Progress, start: float, span: float) -> dict[str, TaskModel]:
-    """One LightGBM model per task, early-stopped on the validation window."""
+                    progress: Progress, start: float, span: float, *,
+                    negatives: NDArray[np.float32] | None = None) -> dict[str, TaskModel]:
+    """Fit one LightGBM model per task, early-stopped on the validation window.
+
+    ``negatives`` are extra label-0 feature rows for the task ``[feedback] negatives_for``
+    names (the analysts' flagged pairs), appended to its training rows only.
+    """
     models: dict[str, TaskModel] = {}
+    target = ds.config.feedback.negatives_for
     for k, task in enumerate(tasks):
         progress(f"training model '{task.name}' ({task.kind})", start + span * k / len(tasks))
-        models[task.name] = fit_task_model(task, ds, built, task_rows(ds, built, task))
+        models[task.name] = fit_task_model(task, ds, built, task_rows(ds, built, task),
+                                           negatives=negatives if task.name == target else None)
     return models
+
+
+def feedback_negatives(flags: FlagSet | None, store: FeatureStore) -> NDArray[np.float32]:
+    """Return the feature rows of the pairs flagged bad or irrelevant for one user.
+
+    Features are as of the test cutoff, rows in sorted pair order; ids the dataset no
+    longer has are skipped.
+    """
+    n_f = len(store.specs)
+    if flags is None or not len(flags):
+        return np.zeros((0, n_f), np.float32)
+    pairs = sorted(flags.excluded_pairs())
+    u = store.user_codes([p[0] for p in pairs]) if pairs else np.zeros(0, np.int64)
+    i = store.item_codes([p[1] for p in pairs]) if pairs else np.zeros(0, np.int64)
+    ok = (u >= 0) & (i >= 0)
+    return store.features_for(u[ok], i[ok]).X if ok.any() else np.zeros((0, n_f), np.float32)
 
 
 def _score_candidates(store: FeatureStore, cands: CandidateSet, models: dict[str, TaskModel],
@@ -279,7 +307,8 @@ def train(config_path: str | Path, *, progress: Progress | None = None,
                                 sources=tuple(ds.config.candidates.sources),
                                 exclude=np.union1d(_exclusion_keys(ds, store), flagged_pairs),
                                 exclude_items=flagged_items)
-    models = fit_task_models(ds, built, tasks, say, 0.2, 0.55)
+    negatives = feedback_negatives(flags, store) if ds.config.feedback.negatives_for else None
+    models = fit_task_models(ds, built, tasks, say, 0.2, 0.55, negatives=negatives)
     names = tuple(t.name for t in tasks)
     say("scoring candidates", 0.75)
     cand_margins = _score_candidates(store, cands, models, names)
@@ -316,6 +345,8 @@ def train(config_path: str | Path, *, progress: Progress | None = None,
     metrics = {"tasks": _task_metrics(tasks, test, test_margins, ds.config.blend.k),
                "candidate_recall": recall,
                "trees": {n: models[n].best_iteration_ for n in names},
+               "feedback": {"negatives_for": ds.config.feedback.negatives_for,
+                            "negatives": 0 if negatives is None else int(negatives.shape[0])},
                "health": health.to_dict()}
     return TrainedProject(dataset=ds, features=built, candidates=cands, models=models,
                           scores=scores, metrics=metrics, test_rows=rows)
