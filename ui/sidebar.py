@@ -21,6 +21,30 @@ def _reset(tasks: Sequence[TaskSpec], blend: BlendConfig) -> None:
                  "reset to the config's", "info")
 
 
+EXACT = "exact_"
+"""Key prefix of the typed weights (number inputs mirroring the sliders)."""
+
+
+def _typed(task: str, key: str) -> None:
+    ss = st.session_state
+    ss[state.WEIGHT + task] = state.parse_weight(str(ss[key]), 0.0)
+
+
+def _exact_weights(tasks: Sequence[TaskSpec]) -> None:
+    """Number inputs for weights beyond the sliders' 0–5 (up to ``W_LIMIT``), so every
+    ``recsys --weight`` can be reproduced. Each mirrors its slider: its key carries the
+    slider's value, so a slider move shows up here too."""
+    ss = st.session_state
+    with st.expander("Type exact weights", expanded=False):
+        for t in tasks:
+            current = float(ss[state.WEIGHT + t.name])
+            key = f"{EXACT}{t.name}@{current:g}"
+            st.number_input(md_escape(t.name), 0.0, state.W_LIMIT, value=current,
+                            step=state.W_STEP, format="%.1f", key=key, on_change=_typed,
+                            args=(t.name, key), help=f"Any weight from 0 to "
+                            f"{state.W_LIMIT:g} (the slider stretches to hold it).")
+
+
 def _init_defaults(tasks: Sequence[TaskSpec], blend: BlendConfig) -> None:
     """First values of the widgets: the link's, else the config's. A link value that had to
     be clamped or ignored is reported once (:data:`URL_NOTES`)."""
@@ -33,7 +57,7 @@ def _init_defaults(tasks: Sequence[TaskSpec], blend: BlendConfig) -> None:
             ss[state.WEIGHT + t.name] = w
             if raw is not None and _as_float(raw) != w:
                 notes.append(f"w_{t.name}={raw!r} became {w:g}: weights are numbers from 0 to "
-                             f"{state.W_MAX:g} in steps of {state.W_STEP:g}")
+                             f"{state.W_LIMIT:g} in steps of {state.W_STEP:g}")
     if state.TRANSFORM not in ss:
         want = state.url_value("transform")
         ss[state.TRANSFORM] = want if want in state.TRANSFORMS else blend.transform
@@ -94,11 +118,17 @@ def render() -> state.View | None:
         st.markdown("**Blend weights**")
         for t in tasks:
             sign = "lowers" if t.direction == "minimize" else "raises"
-            st.slider(state.task_label(t), 0.0, state.W_MAX, step=state.W_STEP,
+            current = float(ss.get(state.WEIGHT + t.name, t.weight))
+            # the range only grows (a changed range makes a new widget, which would drop a
+            # value the slider itself set)
+            top = ss[f"_wmax_{t.name}"] = max(ss.get(f"_wmax_{t.name}", state.W_MAX),
+                                              state.slider_max(current))
+            st.slider(state.task_label(t), 0.0, top, step=state.W_STEP,
                       key=state.WEIGHT + t.name, format="%.1f",
                       help=f"Weight of '{md_escape(t.name)}' ({t.kind}) in the blend: a higher "
                            f"weight {sign} items with a high predicted {md_escape(t.label)}. "
                            f"Config: {t.weight}.")
+        _exact_weights(tasks)
         st.button("Reset to config", key="reset_weights", on_click=_reset,
                   args=(tasks, manifest.config.blend),
                   help="Set every slider, the transform and K back to the project's "

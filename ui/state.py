@@ -9,6 +9,7 @@ in the URL query string, so a copied link reproduces the view.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ WHATIF_PAIR = "_whatif_pair"
 TRANSFORMS: dict[str, str] = dict(TRANSFORM_LABELS)
 """Transform kind -> label (:data:`recsys.blend.TRANSFORM_LABELS`)."""
 W_MAX, W_STEP, K_MAX = 5.0, 0.1, 100
+W_LIMIT = 100.0
+"""Largest weight the dashboard accepts (typed or in a link); sliders stretch to it."""
 ENV_ARTIFACTS = "BLENDSCOPE_ARTIFACTS"
 ENV_READ_ONLY = "BLENDSCOPE_READ_ONLY"
 """Set to ``1`` (or ``true``/``yes``/``on``) on a shared server: no training, no uploads,
@@ -242,7 +245,12 @@ def parse_weight(text: str | None, default: float) -> float:
         w = float(text) if text is not None else default
     except ValueError:
         return default
-    return round(round(min(max(w, 0.0), W_MAX) / W_STEP) * W_STEP, 1) if w == w else default
+    return round(round(min(max(w, 0.0), W_LIMIT) / W_STEP) * W_STEP, 1) if w == w else default
+
+
+def slider_max(weight: float) -> float:
+    """A weight slider's range: 0–5, stretched to hold a larger weight (typed or linked)."""
+    return max(W_MAX, float(math.ceil(weight)))
 
 
 def url_state(view: View | None, page: str) -> dict[str, str]:
@@ -444,11 +452,15 @@ def global_associations(_gi: GlobalImportance, stamp: str, transform: str,
 
 @st.cache_data(show_spinner="Building the report…", max_entries=16)
 def report(_project: Project, stamp: str, users: tuple[str, ...], weights: Weights,
-           transform: str, k: int, fmt: str, title: str,
-           selection: str) -> tuple[bytes, str, str, Any]:
-    """(file bytes, file name, media type, recommendations preview frame) of a report."""
+           transform: str, k: int, fmt: str, title: str, selection: str,
+           segment: tuple[str, str] | None = None, detail: str | None = None,
+           top_users: int = 10) -> tuple[bytes, str, str, Any]:
+    """(file bytes, file name, media type, recommendations preview frame) of a report;
+    ``segment`` (column, value): the users stand for it (its own metrics are shown);
+    ``detail``, ``top_users``: the PDF's summary or full mode."""
     from explain.report import (
         MEDIA_TYPES,
+        Segment,
         build_report,
         export_report,
         export_tables,
@@ -456,8 +468,9 @@ def report(_project: Project, stamp: str, users: tuple[str, ...], weights: Weigh
     )
 
     rep = build_report(_project, list(users), weights=dict(weights), transform=transform, k=k,
-                       title=title, selection=selection)
-    data = export_report(rep, fmt)  # type: ignore[arg-type]
+                       title=title, selection=selection,
+                       segment=Segment(*segment) if segment is not None else None)
+    data = export_report(rep, fmt, detail=detail, top_users=top_users)  # type: ignore[arg-type]
     preview = export_tables(rep)["recommendations"]
     return data, report_filename(rep, fmt), MEDIA_TYPES[fmt], preview  # type: ignore[arg-type]
 

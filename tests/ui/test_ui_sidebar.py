@@ -34,14 +34,14 @@ def test_reset_restores_config_weights_transform_and_k(open_page: Callable[..., 
 
 def test_link_values_that_were_clamped_or_ignored_are_reported(
         open_page: Callable[..., AppTest]) -> None:
-    at = open_page(w_click="9", k="100000", transform="rank", project="nope")
+    at = open_page(w_click="900", k="100000", transform="rank", project="nope")
     # shown as escaped text: compare without the Markdown escapes
     notes = " ".join(w.value for w in at.sidebar.warning).replace("\\", "").replace("\u2060", "")
-    assert "w_click='9' became 5" in notes
+    assert "w_click='900' became 100" in notes
     assert "k='100000' became 100" in notes
     assert "transform='rank' is unknown" in notes
     assert "project='nope' does not exist; showing 'demo'" in notes
-    assert at.slider(key="weight_click").value == 5.0 and at.number_input(key="k").value == 100
+    assert at.slider(key="weight_click").value == 100.0 and at.number_input(key="k").value == 100
     at.slider(key="weight_revenue").set_value(1.0).run()  # shown once, not on every rerun
     assert not at.sidebar.warning
 
@@ -137,3 +137,17 @@ def test_scenario_preview_and_name_in_the_link(open_page: Callable[..., AppTest]
     at.button(key="scenario_load").click().run()
     assert at.slider(key="weight_click").value == 3.0
     assert at.query_params["scenario"] == "clicky"
+
+
+def test_weights_beyond_the_slider_range(open_page: Callable[..., AppTest]) -> None:
+    at = open_page("overview", w_purchase="9")  # as `recsys --weight purchase=9` would
+    slider = at.slider(key="weight_purchase")
+    assert slider.value == 9.0 and slider.max == 9.0 and not at.sidebar.warning
+    at.number_input(key="exact_revenue@0.5").set_value(12.5).run()
+    assert at.slider(key="weight_revenue").value == 12.5
+    assert at.slider(key="weight_revenue").max == 13.0
+    assert at.query_params["w_revenue"] == "12.5"
+    at.slider(key="weight_purchase").set_value(2.0).run()
+    keys = [n.key for n in at.number_input if n.key.startswith("exact_purchase")]
+    assert keys == ["exact_purchase@2"], keys
+    assert at.number_input(key="exact_purchase@2").value == 2.0  # mirrors the slider
