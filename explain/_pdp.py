@@ -71,8 +71,11 @@ class PartialDependence:
         return grid_labels(self.feature, self.grid)
 
     def reweight(self, weights: WeightsLike) -> PartialDependence:
-        """The blended curve at other weights (partial is fine), from the cached task
-        curves: nothing is predicted again. :class:`recsys.errors.BlendError` if invalid."""
+        """Return the blended curve at other weights (partial is fine).
+
+        The blend is recomputed from the cached task curves: nothing is predicted again.
+        :class:`recsys.errors.BlendError` if the weights are invalid.
+        """
         spec = self.spec.replace(weights)
         return replace(self, spec=spec, blended=_frozen(spec.blend(self.transformed)))
 
@@ -123,13 +126,16 @@ class IceLines:
         return grid_labels(self.feature, self.grid)
 
     def reweight(self, weights: WeightsLike) -> IceLines:
-        """The blended lines at other weights, without predicting again."""
+        """Return the blended lines at other weights, without predicting again."""
         spec = self.spec.replace(weights)
         return replace(self, spec=spec, blended=_frozen(spec.blend(self.transformed)))
 
     def to_frame(self) -> pd.DataFrame:
-        """Long form: ``item_id`` and ``title``, then the columns of
-        :meth:`PartialDependence.to_frame`, one row per (item, grid value, task or blend)."""
+        """Long form: one row per (item, grid value, task or blend).
+
+        Columns ``item_id`` and ``title``, then the columns of
+        :meth:`PartialDependence.to_frame`.
+        """
         parts = []
         for i, (item, title) in enumerate(zip(self.item_ids, self.titles, strict=True)):
             part = _long(self.feature.name, self.grid, self.labels(), self.tasks,
@@ -201,8 +207,10 @@ def ice_lines(project: Project, user_id: str, feature: str, *,
               items: Sequence[str] | None = None, weights: WeightsLike | BlendSpec = None,
               transform: str | None = None, grid: int | ArrayLike = 20, n: int = 5,
               n_pairs: int = 500, random_state: int = 0) -> IceLines:
-    """ICE curves of one user's items: each (user, item) pair's predictions as the feature
-    moves over a grid, everything else as it is for that pair.
+    """ICE curves of one user's items.
+
+    Each (user, item) pair's predictions as the feature moves over a grid, everything
+    else as it is for that pair.
 
     Parameters
     ----------
@@ -238,7 +246,7 @@ def ice_lines(project: Project, user_id: str, feature: str, *,
     X = project.features_for(user_id, ids).X
     if np.ndim(grid) == 0:
         sample = _sample(project, n_pairs, random_state)[1][:, j]
-        values = feature_grid(spec_f, sample, int(grid))  # type: ignore[arg-type]
+        values = feature_grid(spec_f, sample, int(np.asarray(grid).item()))
     else:
         values = np.array(grid, dtype=np.float64).ravel()  # a copy: frozen below
         if not values.size or not np.all(np.isfinite(values)):
@@ -253,9 +261,11 @@ def ice_lines(project: Project, user_id: str, feature: str, *,
 
 
 def feature_grid(spec: FeatureSpec, values: ArrayLike, grid: int = 20) -> _F64:
-    """Grid values of a feature: every level (code) of a categorical feature; for a
-    numeric one, its distinct values on ``values`` if there are at most ``grid``, else
-    ``grid`` quantiles (observed values, duplicates dropped, so possibly fewer).
+    """Grid values of a feature.
+
+    Every level (code) of a categorical feature; for a numeric one, its distinct values
+    on ``values`` if there are at most ``grid``, else ``grid`` quantiles (observed
+    values, duplicates dropped, so possibly fewer).
 
     Missing values (NaN) are ignored; :class:`ExplanationError` if none is left or
     ``grid < 2``.
@@ -284,7 +294,7 @@ def grid_labels(spec: FeatureSpec, grid: _F64) -> list[str]:
 
 
 def task_unit(task: TaskSpec) -> str:
-    """What a task's mean natural-unit prediction is, for an axis or a column title."""
+    """Name what a task's mean natural-unit prediction is, for an axis or a column title."""
     space = " (entire space)" if task.given is not None else ""
     if task.kind == "binary":
         return f"p({task.label}){space}"
@@ -321,8 +331,11 @@ def _sample(project: Project, n_pairs: int,
 
 def _score_grid(project: Project, X: NDArray[np.float32], j: int, values: _F64,
                 spec: BlendSpec) -> tuple[_F64, _F64]:
-    """(n_tasks, n_grid, n) predictions and transformed scores of ``X`` with column ``j``
-    set to each grid value: every copy stacked into one :meth:`Project.score_rows` call."""
+    """(n_tasks, n_grid, n) predictions and transformed scores of ``X`` per grid value.
+
+    Column ``j`` is set to each grid value in turn; every copy is stacked into one
+    :meth:`Project.score_rows` call.
+    """
     n = X.shape[0]
     stacked = np.repeat(X[None, :, :], values.size, axis=0)
     stacked[:, :, j] = values.astype(np.float32)[:, None]

@@ -1,5 +1,4 @@
-"""What-if: change a (user, item) pair's attributes and see its scores, rank and exact
-attribution move.
+"""What-if: change a (user, item) pair's attributes and see its scores, rank and attribution move.
 
 The edited row is rebuilt by :func:`recsys.features.edit_pair` (every derived feature
 recomputed with the training formulas), scored through every task and the blend, and
@@ -29,8 +28,10 @@ __all__ = ["TaskChange", "WhatIf", "format_attribute", "whatif"]
 
 
 def format_attribute(value: object) -> str:
-    """An attribute value as typed (``125.96``, ``563``, ``premium``; ``missing`` for None):
-    unlike feature values, never rounded to fewer digits than it holds."""
+    """Format an attribute value as typed (``125.96``, ``563``, ``premium``; ``missing`` for None).
+
+    Unlike feature values, it is never rounded to fewer digits than it holds.
+    """
     if value is None:
         return "missing"
     if isinstance(value, float):
@@ -101,9 +102,12 @@ class WhatIf:
     """Caveats (a feature set alone, an item that is not a candidate)."""
 
     def change(self, *, changed_only: bool = False) -> Attribution:
-        """Per feature, attribution after − before: starts at ``score_before`` and sums to
-        ``score_after`` (values shown are the new ones). ``changed_only`` keeps only the
-        features whose value or attribution changed (a bar chart of the change)."""
+        """Per feature, attribution after − before.
+
+        It starts at ``score_before`` and sums to ``score_after`` (values shown are the
+        new ones). ``changed_only`` keeps only the features whose value or attribution
+        changed (a bar chart of the change).
+        """
         diff = self.after.values - self.before.values
         keep = np.arange(diff.size)
         if changed_only:
@@ -116,14 +120,17 @@ class WhatIf:
                            pick(a.feature_values), pick(a.groups), pick(a.descriptions))
 
     def values_before(self, *, changed_only: bool = False) -> tuple[object, ...]:
-        """The old row's display values, aligned with :meth:`change`."""
+        """Return the old row's display values, aligned with :meth:`change`."""
         names = self.change(changed_only=changed_only).feature_names
         where = {f: j for j, f in enumerate(self.before.feature_names)}
         return tuple(self.before.feature_values[where[f]] for f in names)
 
     def top_changes(self, n: int = 10) -> list[tuple[str, object, object, float]]:
-        """The ``n`` largest attribution changes: (feature, value before, value after,
-        contribution after − before), largest |change| first, zero changes left out."""
+        """Return the ``n`` largest attribution changes.
+
+        Each is (feature, value before, value after, contribution after − before),
+        largest |change| first; zero changes are left out.
+        """
         ch = self.change(changed_only=True)
         vb = self.values_before(changed_only=True)
         order = np.argsort(-np.abs(ch.values), kind="stable")[: max(int(n), 0)]
@@ -174,9 +181,12 @@ def _attributions(batch: AttributionBatch) -> tuple[Attribution, Attribution]:
 
 def _ranks(spec: BlendSpec, candidates: NDArray[np.float64], slot: int | None,
            scores: NDArray[np.float64]) -> list[int]:
-    """Rank of each of ``scores`` for the item in candidate ``slot`` (None: not a
-    candidate) among the other candidates' blended scores, ties broken as ``top_k``
-    breaks them: by slot (an item that is not a candidate goes after equal scores)."""
+    """Rank of each of ``scores`` for one item among the other candidates' blended scores.
+
+    The item is in candidate ``slot`` (None: not a candidate). Ties are broken as
+    ``top_k`` breaks them: by slot (an item that is not a candidate goes after equal
+    scores).
+    """
     if slot is None:
         return [spec.rank_of(s, candidates) for s in scores]
     earlier, later = candidates[:slot], candidates[slot + 1:]

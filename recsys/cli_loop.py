@@ -11,19 +11,21 @@ import io
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-__all__ = ["ArtifactsOpt", "TableJson", "flags_app", "runs_app"]
+from recsys._cli_shared import ArtifactsOpt, TableJson, table
+
+if TYPE_CHECKING:
+    from recsys.projectlog import ProjectLog
+
+__all__ = ["flags_app", "runs_app"]
 
 flags_app = typer.Typer(help="Feedback flags on recommendations: add, list, export.",
                         no_args_is_help=True)
 runs_app = typer.Typer(help="Run history: every training of a project, and comparisons.",
                        no_args_is_help=True)
-
-ArtifactsOpt = Annotated[Path, typer.Option(
-    "--artifacts", "-a", help="Directory of a trained project (from `recsys train`).")]
 
 
 class FlagKindOpt(StrEnum):
@@ -35,13 +37,6 @@ class FlagKindOpt(StrEnum):
     clear = "clear"
 
 
-class TableJson(StrEnum):
-    """Output formats of evaluate, sweep, health, flags list and runs."""
-
-    table = "table"
-    json = "json"
-
-
 class CsvJson(StrEnum):
     """Export formats."""
 
@@ -49,7 +44,7 @@ class CsvJson(StrEnum):
     json = "json"
 
 
-def _log(artifacts: Path):  # noqa: ANN202 - ProjectLog
+def _log(artifacts: Path) -> ProjectLog:
     from recsys.atomic import is_project_dir
     from recsys.errors import ArtifactError
     from recsys.projectlog import ProjectLog
@@ -101,13 +96,11 @@ def flags_list(
     fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
 ) -> None:
     """List the flags in force (latest per user and item), or every entry with --history."""
-    from recsys.cli import _table
-
     rows = _flag_rows(artifacts, every)
     if fmt is TableJson.json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    typer.echo(_table([{k: r[k] for k in ("id", "created_at", "user_id", "item_id", "kind",
+    typer.echo(table([{k: r[k] for k in ("id", "created_at", "user_id", "item_id", "kind",
                                           "note", "source")} for r in rows]))
 
 
@@ -140,12 +133,11 @@ def runs_list(
     fmt: Annotated[TableJson, typer.Option("--format", "-f")] = TableJson.table,
 ) -> None:
     """Every recorded training of the project, oldest first."""
-    from recsys.cli import _table
     from recsys.runs import run_rows
 
     rows = run_rows(_log(artifacts).runs())
     typer.echo(json.dumps(rows, indent=2, default=str) if fmt is TableJson.json
-               else _table(rows))
+               else table(rows))
 
 
 @runs_app.command("compare")
@@ -160,7 +152,6 @@ def runs_compare(
     Shows which metrics changed significantly, which features' importance moved, and how
     much the top-K lists overlap.
     """
-    from recsys.cli import _table
     from recsys.runs import compare_runs
 
     log = _log(artifacts)
@@ -171,6 +162,6 @@ def runs_compare(
     typer.echo(f"run {cmp.a} → {cmp.b}: top-K overlap {cmp.overlap_text()} over "
                f"{cmp.n_common_users} users in both")
     typer.echo("\nmetrics")
-    typer.echo(_table([m.to_row() for m in cmp.metrics]))
+    typer.echo(table([m.to_row() for m in cmp.metrics]))
     typer.echo("\nfeature importance (share of gain) that moved most")
-    typer.echo(_table([f.to_row() for f in cmp.features[:10]]))
+    typer.echo(table([f.to_row() for f in cmp.features[:10]]))

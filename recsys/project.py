@@ -144,7 +144,7 @@ class Project:
         return [t.name for t in self.tasks]
 
     def task(self, name: str) -> TaskSpec:
-        """The spec of one task."""
+        """Return the spec of one task."""
         for t in self.tasks:
             if t.name == name:
                 return t
@@ -152,10 +152,10 @@ class Project:
 
     def spec(self, weights: WeightsLike | BlendSpec = None, *, transform: str | None = None,
              k: int | None = None) -> BlendSpec:
-        """Resolve a blend request: the config's weights overridden by ``weights`` (partial
-        is fine), and the config's transform and K unless given.
+        """Resolve a blend request into a :class:`BlendSpec`.
 
-        A :class:`BlendSpec` passes through (with ``transform`` / ``k`` applied). Raises
+        The config's weights are overridden by ``weights`` (partial is fine), and the
+        config's transform and K apply unless given. A :class:`BlendSpec` passes through (with ``transform`` / ``k`` applied). Raises
         :class:`BlendError` for an unknown task, a bad weight, transform or K.
         """
         if isinstance(weights, BlendSpec):
@@ -195,15 +195,15 @@ class Project:
         return str(self._titles[item_code])
 
     def item_category(self) -> str | None:
-        """The items table's category column (``data.item_category``), if any."""
+        """Return the items table's category column (``data.item_category``), if any."""
         return self.manifest["dataset"].get("item_category")
 
     def user_table(self) -> pd.DataFrame:
-        """The users table the project was trained on (``user_id`` and attributes)."""
+        """Return the users table the project was trained on (``user_id`` and attributes)."""
         return self.artifacts.users
 
     def item_table(self) -> pd.DataFrame:
-        """The items table the project was trained on (``item_id``, title, attributes)."""
+        """Return the items table the project was trained on (``item_id``, title, attributes)."""
         return self.artifacts.items
 
     @property
@@ -223,8 +223,10 @@ class Project:
         return out
 
     def candidate_sources(self) -> NDArray[np.int8]:
-        """(n_users, n_cand) code of the source that proposed each candidate (see
-        ``manifest["candidates"]``)."""
+        """(n_users, n_cand) code of the source that proposed each candidate (read-only).
+
+        The codes index the sources listed in ``manifest["candidates"]``.
+        """
         out = self.artifacts.cand_source.view()
         out.flags.writeable = False
         return out
@@ -248,7 +250,7 @@ class Project:
         return self._table(self.spec(transform=transform).transform, True)
 
     def transform(self, task: str, kind: str | None = None) -> Transform:
-        """The fitted transform of one task (``kind``: the config's by default)."""
+        """Return the fitted transform of one task (``kind``: the config's by default)."""
         return self.artifacts.scores.transform(task, self.spec(transform=kind).transform)
 
     def predictions(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -277,7 +279,7 @@ class Project:
     def recommend(self, user_id: object, *, weights: WeightsLike | BlendSpec = None,
                   k: int | None = None, transform: str | None = None,
                   exclude_items: Collection[str] = ()) -> RankedList:
-        """The user's top-K candidates under the blend.
+        """Rank the user's top-K candidates under the blend.
 
         ``exclude_items`` are item ids never to list (e.g. the analyst's flags in force:
         ``project.log().flags().excluded_for(user_id)``); the list fills up from the next
@@ -306,8 +308,11 @@ class Project:
     def candidate_scores(self, user_id: object, *, weights: WeightsLike | BlendSpec = None,
                          transform: str | None = None
                          ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """The user's candidate item codes and their blended scores (empty slots dropped),
-        in candidate order: what :meth:`recommend` ranks."""
+        """Return the user's candidate item codes and their blended scores.
+
+        Empty slots are dropped and the order is the candidate order: what
+        :meth:`recommend` ranks.
+        """
         u = self.user_code(user_id)
         spec = self.spec(weights, transform=transform)
         cand = self.artifacts.scores.cand_items[u]
@@ -317,8 +322,10 @@ class Project:
 
     # -- any feature row ----------------------------------------------------------------
     def features_for(self, user_id: object, item_ids: Collection[str]) -> FeatureFrame:
-        """Features of (user, item) pairs as of the test cutoff, for any catalogue items
-        (candidates or not)."""
+        """Features of (user, item) pairs as of the test cutoff.
+
+        The items may be any catalogue items, candidates or not.
+        """
         u = self.user_code(user_id)
         codes = np.array([self.item_code(i) for i in item_ids], dtype=np.int64)
         return self.artifacts.store.features_for(np.full(codes.size, u), codes)
@@ -329,13 +336,19 @@ class Project:
         return self.artifacts.store.features_for(np.asarray(users), np.asarray(items))
 
     def test_rows(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        """The test exposures' feature rows (n_test, n_features) and their stored margins
-        (n_models, n_test), in the order of :meth:`test_table`."""
+        """Return the test exposures' feature rows and their stored margins.
+
+        The rows are (n_test, n_features) and the margins (n_models, n_test), both in the
+        order of :meth:`test_table`.
+        """
         return self.artifacts.test_features.X, self.artifacts.scores.test.margins
 
     def feature_store(self) -> FeatureStore:
-        """The cutoff feature store: serves the features of any (user, item) pair and the
-        source attributes they are built from (what-if edits start here)."""
+        """Return the cutoff feature store.
+
+        It serves the features of any (user, item) pair and the source attributes they
+        are built from (what-if edits start here).
+        """
         return self.artifacts.store
 
     def _check_rows(self, X: NDArray[np.floating]) -> NDArray[np.float32]:
@@ -354,9 +367,11 @@ class Project:
         return np.stack([self.artifacts.models[m].predict(Xf) for m in self.model_names])
 
     def contributions(self, X: NDArray[np.floating]) -> dict[str, NDArray[np.float64]]:
-        """Per model, TreeSHAP values of ``X`` in margin space (n, n_features + 1), the
-        last column the expected value. Small batches run on one LightGBM thread, which
-        on a busy machine is many times faster than waking a team."""
+        """Per model, TreeSHAP values of ``X`` in margin space (n, n_features + 1).
+
+        The last column is the expected value. Small batches run on one LightGBM thread,
+        which on a busy machine is many times faster than waking a team.
+        """
         Xf = self._check_rows(X)
         threads = 1 if Xf.shape[0] < _SMALL_BATCH else 0
         out = {}
@@ -370,8 +385,10 @@ class Project:
 
     def stored_margins(self, users: NDArray[np.integer],
                        items: NDArray[np.integer]) -> NDArray[np.float64]:
-        """(n_models, n) the score table's margins of (user code, item code) pairs; NaN
-        where the item is not among the user's candidates."""
+        """(n_models, n) the score table's margins of (user code, item code) pairs.
+
+        NaN where the item is not among the user's candidates.
+        """
         sc = self.artifacts.scores
         u = np.asarray(users, dtype=np.int64)
         i = np.asarray(items, dtype=np.int64)
@@ -403,7 +420,7 @@ class Project:
                          prediction=self.predictions(raw), blended=spec.blend(g))
 
     def log(self) -> ProjectLog:
-        """The project's log of feedback flags and runs (``<name>.log.sqlite`` beside it)."""
+        """Open the project's log of feedback flags and runs (``<name>.log.sqlite`` beside it)."""
         return ProjectLog.of(self.root)
 
     def standing(self, user_id: object, item_id: object, *,
@@ -421,8 +438,10 @@ class Project:
     # -- evaluation ---------------------------------------------------------------------
     def evaluate(self, weights: WeightsLike | BlendSpec = None, *, transform: str | None = None,
                  k: int | None = None) -> Evaluation:
-        """Per-task metrics of the blended ranking at ``weights`` (see
-        :func:`recsys.evaluate.evaluate_blend`)."""
+        """Per-task metrics of the blended ranking at ``weights``.
+
+        See :func:`recsys.evaluate.evaluate_blend`.
+        """
         spec = self.spec(weights, transform=transform, k=k)
         top, _ = self.recommend_all(spec)
         return evaluate_blend(self.eval_context, self.test_table(spec.transform), spec, top)
@@ -435,12 +454,15 @@ class Project:
                              steps=steps)
 
     def health(self) -> ModelHealth:
-        """Model health recorded at training: metrics beside baselines with confidence
-        intervals, warnings, learning and diagnostic curves (see :mod:`recsys.health`)."""
+        """Model health recorded at training.
+
+        Metrics beside baselines with confidence intervals, warnings, learning and
+        diagnostic curves (see :mod:`recsys.health`).
+        """
         return model_health(self)
 
     def user_history(self, user_id: object, *, n: int = 20) -> pd.DataFrame:
-        """The user's most recent exposures before the test window, newest first."""
+        """Return the user's most recent exposures before the test window, newest first."""
         hist = self.artifacts.history
         rows = hist[hist["user_id"].astype(str) == str(user_id)]
         rows = rows.sort_values("timestamp", ascending=False).head(n).copy()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FACES = {"recsys/cli.py", "recsys/cli_loop.py"}
-"""The command line: the only engine modules allowed to import ``explain``."""
+FACES = {"recsys/cli_explain.py"}
+"""The command line's explanation commands: the only engine module allowed to import ``explain``."""
 ARTIFACT_OWNERS = {"recsys/project.py", "recsys/artifacts.py"}
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from recsys.data import Dataset, history_end
 from recsys.features._aggregate import keyed_totals, lookup_keyed, prior_sums
@@ -30,8 +30,11 @@ log = logging.getLogger(__name__)
 
 def user_category_key(users: NDArray[np.int64], categories: NDArray[np.int64],
                       n_categories: int) -> NDArray[np.int64]:
-    """Key of (user, item category) totals. An item without a category (code -1) gets the
-    user's own negative key, so it never reads another user's totals."""
+    """Key of (user, item category) totals.
+
+    An item without a category (code -1) gets the user's own negative key, so it never
+    reads another user's totals.
+    """
     u = np.asarray(users, dtype=np.int64)
     c = np.asarray(categories, dtype=np.int64)
     return np.where(c >= 0, u * n_categories + c, -1 - u)
@@ -73,24 +76,29 @@ class FeatureStore:
         """Number of item categories (at least 1)."""
         return max(1, len(self.layout.category_levels))
 
-    def user_codes(self, user_ids: object) -> NDArray[np.int64]:
+    def user_codes(self, user_ids: ArrayLike) -> NDArray[np.int64]:
         """Row codes of user ids (-1 for unknown)."""
         return self.user_ids.get_indexer(pd.Index(np.atleast_1d(user_ids)).astype(str))
 
-    def item_codes(self, item_ids: object) -> NDArray[np.int64]:
+    def item_codes(self, item_ids: ArrayLike) -> NDArray[np.int64]:
         """Row codes of item ids (-1 for unknown)."""
         return self.item_ids.get_indexer(pd.Index(np.atleast_1d(item_ids)).astype(str))
 
     def features_for(
         self, users: NDArray[np.integer], items: NDArray[np.integer]
     ) -> FeatureFrame:
-        """Features of (user code, item code) pairs as of the test cutoff, in the user's
-        usual context."""
+        """Features of (user code, item code) pairs as of the test cutoff.
+
+        The pairs are taken in the user's usual context.
+        """
         return FeatureFrame(self.assemble(self.prior_for(users, items)), self.specs)
 
     def prior_for(self, users: NDArray[np.integer], items: NDArray[np.integer]) -> Prior:
-        """What is known at the test cutoff about (user code, item code) pairs, in the
-        user's usual context: the input of :meth:`assemble` (what-if edits change it)."""
+        """Return what is known at the test cutoff about (user code, item code) pairs.
+
+        The pairs are taken in the user's usual context; the result is the input of
+        :meth:`assemble` (what-if edits change it).
+        """
         u = np.asarray(users, dtype=np.int64)
         i = np.asarray(items, dtype=np.int64)
         cat = self.item_category[i]
@@ -110,14 +118,19 @@ class FeatureStore:
 
     def category_totals(self, users: NDArray[np.int64],
                         categories: NDArray[np.int64]) -> NDArray[np.float64]:
-        """(n, 2) each user's exposures and positives in an item category before the cutoff
-        (``Prior.user_category``)."""
+        """(n, 2) each user's exposures and positives in an item category before the cutoff.
+
+        This is ``Prior.user_category``.
+        """
         return lookup_keyed(self.uc_keys, self.uc_totals,
                             user_category_key(users, categories, self.n_categories))
 
     def assemble(self, prior: Prior) -> NDArray[np.float32]:
-        """The feature matrix of ``prior`` (:func:`assemble` with this store's layout and
-        population rates): the same formulas as every training row."""
+        """Build the feature matrix of ``prior``.
+
+        This is :func:`assemble` with this store's layout and population rates: the same
+        formulas as every training row.
+        """
         return assemble(self.layout, self.stats, prior)
 
 
@@ -163,7 +176,7 @@ def _modal_context(u: NDArray[np.int64], ctx: NDArray[np.float32], mask: NDArray
 def _fit_latent(u: NDArray[np.int64], i: NDArray[np.int64], strength: NDArray[np.float64],
                 shape: tuple[int, int], dim: int, seed: int
                 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Truncated SVD of the history interaction matrix; symmetric square-root scaling."""
+    """Fit a truncated SVD of the history interaction matrix; symmetric square-root scaling."""
     n_users, n_items = shape
     k = min(dim, n_users - 1, n_items - 1)
     if u.shape[0] == 0 or k < 1:

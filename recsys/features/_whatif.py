@@ -89,7 +89,7 @@ class PairEdit:
 
 
 def _decode(code: float, levels: tuple[str, ...] | None) -> Value:
-    """A stored float32 code as a value: the level, the shortest float, or None."""
+    """Decode a stored float32 code as a value: the level, the shortest float, or None."""
     if not math.isfinite(code):
         return None
     if levels is not None:
@@ -98,9 +98,11 @@ def _decode(code: float, levels: tuple[str, ...] | None) -> Value:
 
 
 def _columns(layout: Layout, n_features: int) -> dict[Owner, tuple[int, ...]]:
-    """Feature column of each attribute, in the order :func:`assemble` writes them: user
-    attributes first, item attributes after the user's exposures and label rates, context
-    just before the two latent columns."""
+    """Feature column of each attribute, in the order :func:`assemble` writes them.
+
+    User attributes come first, item attributes after the user's exposures and label
+    rates, context just before the two latent columns.
+    """
     nu, ni, nc = len(layout.user_attrs), len(layout.item_attrs), len(layout.context)
     item0 = nu + 1 + len(layout.labels)
     return {"user": tuple(range(nu)), "item": tuple(range(item0, item0 + ni)),
@@ -112,7 +114,7 @@ def _attrs_of(layout: Layout, owner: Owner) -> tuple[tuple[str, tuple[str, ...] 
 
 
 def editable_attributes(store: FeatureStore, user: int, item: int) -> tuple[EditableAttribute, ...]:
-    """The source attributes of (user code, item code) with their current values."""
+    """Return the source attributes of (user code, item code) with their current values."""
     prior = store.prior_for(np.array([user]), np.array([item]))
     return _attributes(store, prior, [s.name for s in store.specs])
 
@@ -173,7 +175,7 @@ def _parse(key: str, value: object, levels: tuple[str, ...] | None) -> tuple[flo
 
 def _resolve(features: list[str], attrs: tuple[EditableAttribute, ...],
              name: str) -> EditableAttribute | int | str:
-    """The attribute or feature column ``name`` means, or the problem with it."""
+    """Find the attribute or feature column ``name`` means, or the problem with it."""
     by_key = {f"{a.owner}.{a.name}": a for a in attrs} | {a.key: a for a in attrs}
     if name in by_key:
         return by_key[name]

@@ -62,8 +62,9 @@ def test_report_command(project_dir: Path, tmp_path: Path, project: Project,
                          "segment=premium", "--max-users", "2", "--k", "3", "--format", "pdf",
                          "--out", str(out))
     assert code == 0 and "wrote" in text and "(2 users, pdf" in text
-    # summary, model health, partial dependence, then an overview and an item page per user
-    assert len(PdfReader(out).pages) == 1 + 1 + 1 + 2 * (1 + 1)
+    # a segment's PDF is a summary: front page, summary page, then an overview and an item
+    # page per user (the first 10)
+    assert len(PdfReader(out).pages) == 1 + 1 + 2 * (1 + 1)
     users = tmp_path / "users.txt"
     ids = [str(u) for u in project.user_ids()[:2]]
     users.write_text("user_id\n# comment\n" + "\n".join(ids) + "\n", encoding="utf-8")
