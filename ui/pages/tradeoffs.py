@@ -78,14 +78,15 @@ def _target(project: Project, view: state.View) -> None:
     sw = state.sweep(project, view.stamp, view.transform, view.k)
     names = view.task_names()
     up = dict(zip(sw.tasks, sw.maximize, strict=True))
-    goal = st.selectbox("Optimise task", names, index=min(1, len(names) - 1), key="to_goal",
+    a, b, c = st.columns([1, 2, 1])
+    goal = a.selectbox("Optimise task", names, index=min(1, len(names) - 1), key="to_goal",
                         format_func=lambda t: f"{t} ({'maximise' if up[t] else 'minimise'})",
                         help="Task whose NDCG@K to improve (a minimised task: lower is better).")
     others = [t for t in names if t != goal]
-    kept = st.multiselect("while keeping", others, default=others, key="to_keep",
+    kept = b.multiselect("while keeping", others, default=others[:1], key="to_keep",
                           help="Tasks that must stay near their best NDCG@K over the sweep "
                                "(minimised tasks included: for them, near their lowest).")
-    pct = st.slider("each within (% of its best NDCG)", 50, 100, 95, key="to_pct",
+    pct = c.slider("each within (% of its best NDCG)", 50, 100, 95, key="to_pct",
                     help="For a maximised task: NDCG@K ≥ this % of its best; for a minimised "
                          "task: NDCG@K ≤ its lowest ÷ this %.")
     result = target_search(sw, goal, dict.fromkeys(kept, float(pct)))
@@ -140,7 +141,7 @@ def main() -> None:
             _pareto(project, view, current)
         with right:
             _sensitivity(project, view)
-            _target(project, view)
+        _target(project, view)
 
 
 main()
