@@ -68,6 +68,8 @@ def test_target_search_applies_weights(open_page: Callable[..., AppTest]) -> Non
 def test_target_search_says_when_it_cannot(open_page: Callable[..., AppTest]) -> None:
     at = open_page("tradeoffs")
     at.selectbox(key="to_goal").set_value("revenue").run()
+    assert at.multiselect(key="to_keep").value == ["click"]  # one task kept by default
+    at.multiselect(key="to_keep").set_value(["click", "purchase", "returned"]).run()
     at.slider(key="to_pct").set_value(100).run()
     assert any("No swept weights keep every task" in w.value for w in at.warning)
     assert frame_with(at, "weight proposed") is not None  # the closest point is shown
