@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from explain import NEGATIVE as NEG
 from explain import POSITIVE as POS
 from explain._palette import OKABE_ITO
+from ui.chart_levels import MAX_LEVELS, coloured_dots, level_traces, levels
 from ui.text import plot_escape as esc
 
 __all__ = ["OKABE_ITO", "NEG", "POS", "contribution_bars", "dependence_scatter",
@@ -203,7 +204,7 @@ def segment_metric_bars(frame: pd.DataFrame, column: str, tasks: Sequence[str],
     from plotly.subplots import make_subplots
 
     colours = task_colours(tasks)
-    titles = [f"{esc(t)} {'↑ higher' if maximize.get(t, True) else '↓ lower'} is better"
+    titles = [f"{esc(t)}<br>{'↑ higher' if maximize.get(t, True) else '↓ lower'} is better"
               for t in tasks]
     fig = make_subplots(rows=1, cols=len(tasks), subplot_titles=titles, shared_yaxes=False,
                         horizontal_spacing=0.08)
@@ -228,9 +229,10 @@ def segment_metric_bars(frame: pd.DataFrame, column: str, tasks: Sequence[str],
 
 def importance_bars(frame: pd.DataFrame, value: str, labels: Mapping[str, str], *, unit: str,
                     colour_by: str = "group", n: int = 15) -> go.Figure:
-    """Horizontal bars of the ``n`` largest ``value`` per ``feature``, one colour (and
-    legend entry) per ``colour_by`` level; bars are named by ``labels`` (raw feature name
-    → readable label), the raw name shows on hover."""
+    """Horizontal bars of the ``n`` largest ``value`` per ``feature``, one colour (trace,
+    named on hover; no legend: :func:`group_colours` are the same on every chart) per
+    ``colour_by`` level; bars are named by ``labels`` (raw feature name → readable label),
+    the raw name shows on hover."""
     top = frame.nlargest(n, value)
     ticks = _ticks(top["feature"], labels)
     tick_of = dict(zip(top["feature"], ticks, strict=True))
@@ -246,7 +248,9 @@ def importance_bars(frame: pd.DataFrame, value: str, labels: Mapping[str, str], 
                               "</extra>"))
     title = "<br>".join(map(esc, textwrap.wrap(unit, 32) or [unit]))
     return go.Figure(data=data, layout=_layout_dict(
-        height=150 + 26 * len(top) + 16 * _extra_lines(ticks), barmode="overlay",
+        height=110 + 26 * len(top) + 16 * _extra_lines(ticks), barmode="overlay",
+        showlegend=False,  # the group bars beside it, in the same colours, are the key
+        margin=dict(l=10, r=10, t=30, b=10),  # room for the toolbar above the first bar
         yaxis=dict(type="category", categoryorder="array", categoryarray=ticks[::-1]),
         xaxis=dict(title=dict(text=title))))
 
@@ -258,10 +262,11 @@ def importance_strip(points: pd.DataFrame, order: Sequence[str], labels: Mapping
     A numeric feature's dots are coloured by the value's rank within the feature (low →
     high, one colour bar); a feature in ``categorical`` gets one colour (trace and legend
     entry, grouped under the feature) per level: its most frequent levels, then the rest
-    together.
+    together. Dots are drawn with WebGL (``scattergl``): thousands of SVG circles take
+    seconds to draw in a browser.
     """
     rng = np.random.default_rng(0)
-    by_feature = dict(tuple(points.groupby("feature", sort=False)))
+    by_feature = dict(tuple(points.groupby("feature", sort=False, observed=True)))
     data: list[dict[str, object]] = []
     scale_shown = False
     for i, feat in enumerate(order):
@@ -270,23 +275,25 @@ def importance_strip(points: pd.DataFrame, order: Sequence[str], labels: Mapping
         y = (i + rng.uniform(-0.3, 0.3, len(sub))).astype(np.float32)
         head = f"{esc(labels.get(feat, feat))}<br>column: {esc(feat)}"
         if feat in categorical:
-            data += _level_traces(x, y, sub["value"], head, legend=labels.get(feat, feat),
+            data += level_traces(x, y, sub["value"], head, legend=labels.get(feat, feat),
                                   group=feat)
             continue
         data.append(dict(
-            type="scatter", x=x, y=y, mode="markers", showlegend=False,
+            type="scattergl", x=x, y=y, mode="markers", showlegend=False,
             customdata=pd.to_numeric(sub["value"], errors="coerce").to_numpy(np.float32),
             marker=dict(size=4, color=sub["value_rank"].to_numpy(np.float32),
                         colorscale="Cividis", cmin=0, cmax=1, opacity=0.7,
                         showscale=not scale_shown,
                         colorbar=dict(title=dict(text="value<br>low→high"), thickness=12,
-                                      len=0.6, y=1, yanchor="top")),
+                                      len=0.3, lenmode="fraction", x=1.01, xanchor="left",
+                                      y=1, yanchor="top")),
             hovertemplate=f"{head}<br>value %{{customdata:.4g}}<br>%{{x:.4f}}<extra></extra>"))
         scale_shown = True
     ticks = _ticks(order, labels)
-    legend_rows = sum(1 for f in order if f in categorical)
+    legend_lines = sum(1 + bool(d.get("legendgrouptitle")) for d in data if d.get("showlegend"))
+    plot = 30 * len(order) + 12 * _extra_lines(ticks)
     return go.Figure(data=data, layout=_layout_dict(
-        height=80 + 30 * len(order) + 12 * _extra_lines(ticks) + 44 * legend_rows,
+        height=80 + max(plot, int(20 * legend_lines / 0.62) if legend_lines else 0),
         yaxis=dict(tickvals=list(range(len(order))), ticktext=ticks, autorange="reversed"),
         xaxis=dict(title=dict(text=esc(unit)), zeroline=True, zerolinecolor="#888"),
         legend=_LEVEL_LEGEND, margin=dict(l=10, r=10, t=10, b=10)))
@@ -307,17 +314,18 @@ def dependence_scatter(frame: pd.DataFrame, feature: str, label: str, *, unit: s
     xaxis: dict[str, object] = dict(title=dict(text=f"{esc(label)} (feature value)"))
     categorical = isinstance(frame["value"].dtype, pd.CategoricalDtype)
     if categorical:
-        names, _, pos = _levels(frame["value"], MAX_LEVELS, level_order=True)
+        names, _, pos = levels(frame["value"], MAX_LEVELS, level_order=True)
         x = (pos + np.random.default_rng(0).uniform(-0.28, 0.28, len(pos))).astype(np.float32)
         custom: NDArray[np.object_] | None = np.asarray(_texts(names), dtype=object)[pos]
         hover = f"{esc(label)} = %{{customdata}}<br>{head}"
         xaxis.update(tickvals=list(range(len(names))), ticktext=_texts(names), zeroline=False,
-                     range=[-0.6, len(names) - 0.4])
+                     range=[-0.6, len(names) - 0.4],
+                     tickangle=-40 if len(names) > 8 else None)  # names end at their ticks
     else:
         x, custom = frame["value"].to_numpy(np.float64), None
         hover = f"{esc(label)} = %{{x:.4g}}<br>{head}"
     if "colour" in frame:
-        data = _coloured_dots(x, y, frame["colour"], hover, custom, colour_label)
+        data = coloured_dots(x, y, frame["colour"], hover, custom, colour_label)
     else:
         data = [dict(type="scatter", x=x, y=y, mode="markers", customdata=custom,
                      showlegend=False, hovertemplate=hover + "<extra></extra>",
@@ -331,18 +339,12 @@ def dependence_scatter(frame: pd.DataFrame, feature: str, label: str, *, unit: s
         yaxis=dict(title=dict(text=esc(unit)), zeroline=True, zerolinecolor="#888")))
 
 
-# -- helpers of the Global page's charts (figures built in one go: plotly validates each
-# property once, instead of once per add_trace/update call) ------------------------------
+# -- the Global page's charts are built in one go (plotly validates each property once,
+# instead of once per add_trace/update call); level colours are in ui.chart_levels -------
 
-LEVEL_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#D55E00", "#0072B2")
-"""Colours of a categorical feature's most frequent levels (Okabe–Ito without yellow and
-black, which read as the ends of the low→high scale); the other levels are grey."""
-OTHER_LEVELS, MISSING = "#9A9A9A", "#D0D0D0"
-MAX_LEVELS = 20
-"""A categorical dependence plot shows this many levels (the most frequent), then the rest
-as one box."""
-_LEVEL_LEGEND = dict(orientation="h", yanchor="top", y=-0.12, x=0, font=dict(size=11),
-                     groupclick="toggleitem", tracegroupgap=4)
+_LEVEL_LEGEND = dict(orientation="v", x=1.01, xanchor="left", y=0.62, yanchor="top",
+                     font=dict(size=11), groupclick="toggleitem", tracegroupgap=8)
+"""The strip's legend of levels: on the right, under the low→high colour bar."""
 
 
 def _layout_dict(*, height: int, title: str = "", **kw: object) -> dict[str, object]:
@@ -353,80 +355,3 @@ def _layout_dict(*, height: int, title: str = "", **kw: object) -> dict[str, obj
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
     layout.update(kw)
     return layout
-
-
-def _levels(values: pd.Series, n: int, *, level_order: bool = False
-            ) -> tuple[list[str], list[str], NDArray[np.int64]]:
-    """(names, colours, code per row) of a categorical's levels on a chart: its ``n`` most
-    frequent levels (in level order if ``level_order``, else most frequent first), then
-    "other levels (k)" if more are present and "missing" if a value is; each row's code
-    indexes ``names``."""
-    cat = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
-    raw = cat.cat.codes.to_numpy().astype(np.int64) + 1  # 0: missing
-    counts = np.bincount(raw, minlength=len(cat.cat.categories) + 1)
-    present = [int(c) for c in np.argsort(-counts[1:], kind="stable") if counts[1 + c] > 0]
-    keep = sorted(present[:n]) if level_order else present[:n]
-    names = [str(cat.cat.categories[c]) for c in keep]
-    colours = [LEVEL_COLOURS[i] if i < len(LEVEL_COLOURS) else OTHER_LEVELS
-               for i in range(len(keep))]
-    code_of = np.zeros(len(counts), dtype=np.int64)
-    code_of[[c + 1 for c in keep]] = np.arange(len(keep))
-    if len(present) > n:
-        code_of[[c + 1 for c in present[n:]]] = len(names)
-        names.append(f"other levels ({len(present) - n})")
-        colours.append(OTHER_LEVELS)
-    if counts[0]:
-        code_of[0] = len(names)
-        names.append("missing")
-        colours.append(MISSING)
-    return names, colours, code_of[raw]
-
-
-def _level_traces(x: NDArray[np.float32], y: NDArray[np.float32], values: pd.Series, head: str,
-                  *, legend: str, group: str) -> list[dict[str, object]]:
-    """One dot trace per level of a categorical feature (legend entries grouped under
-    ``legend``); levels past the palette are drawn together in grey."""
-    names, colours, codes = _levels(values, len(LEVEL_COLOURS))
-    traces = []
-    for i, name in enumerate(names):
-        mask = codes == i
-        if mask.any():
-            traces.append(dict(
-                type="scatter", x=x[mask], y=y[mask], mode="markers", name=esc(name),
-                legendgroup=esc(group), showlegend=True,
-                legendgrouptitle=dict(text=esc(legend)) if not traces else None,
-                marker=dict(size=4, color=colours[i], opacity=0.75),
-                hovertemplate=f"{head}<br>{esc(legend)} = {esc(name)}<br>%{{x:.4f}}"
-                              "<extra></extra>"))
-    return traces
-
-
-def _coloured_dots(x: NDArray, y: NDArray[np.float32], colour: pd.Series, hover: str,
-                   custom: NDArray | None, label: str) -> list[dict[str, object]]:
-    """Dependence dots coloured by another feature: a low → high scale for numbers, one
-    trace (legend entry) per level for a categorical."""
-    if not isinstance(colour.dtype, pd.CategoricalDtype):
-        values = colour.to_numpy(np.float64)
-        return [dict(type="scatter", x=x, y=y, mode="markers", customdata=custom,
-                     showlegend=False,
-                     hovertemplate=f"{hover}<br>{esc(label)} = %{{marker.color:.4g}}"
-                                   "<extra></extra>",
-                     marker=dict(size=5, color=values, colorscale="Cividis", opacity=0.7,
-                                 showscale=True,
-                                 colorbar=dict(title=dict(text=_wrap(label)), thickness=12)))]
-    names, colours, codes = _levels(colour, len(LEVEL_COLOURS))
-    traces = []
-    for i, name in enumerate(names):
-        mask = codes == i
-        traces.append(dict(
-            type="scatter", x=x[mask], y=y[mask], mode="markers", name=esc(name),
-            customdata=None if custom is None else custom[mask],
-            legendgroup="colour", legendgrouptitle=dict(text=esc(label)) if i == 0 else None,
-            hovertemplate=f"{hover}<br>{esc(label)} = {esc(name)}<extra></extra>",
-            marker=dict(size=5, color=colours[i], opacity=0.7)))
-    return traces
-
-
-def _wrap(text: str, width: int = 16) -> str:
-    """``text`` escaped and wrapped onto short lines (a colour bar title)."""
-    return "<br>".join(esc(line) for line in textwrap.wrap(text, width) or [text])

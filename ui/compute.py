@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EVERY_USER", "FLAG_ORDER", "flag_counts", "flag_frame", "flag_kind", "health_rows",
            "interval", "lift_verdict", "metric_label", "number", "run_label", "run_rows", "run_series",
-           "run_tasks", "target_rows", "task_contributions", "user_columns", "warning_summary"]
+           "run_tasks", "segment_rows", "target_rows", "task_contributions", "user_columns", "warning_summary"]
 
 
 def task_contributions(ranked: RankedList, project: Project) -> pd.DataFrame:
@@ -46,6 +46,22 @@ def target_rows(result: TargetResult, ev: Evaluation, sweep: Sweep,
                      "constraint": f"within {pct:g}%" if t in kept else
                      ("goal" if t == goal else "—")})
     return rows
+
+
+def segment_rows(frame: pd.DataFrame, column: str, tasks: Sequence[str],
+                 k: int) -> pd.DataFrame:
+    """One row per segment and task (long, so it fits the page) from
+    :func:`recsys.analysis.segment_frame`: NDCG@K with its 95% interval and users, GAUC
+    and the task's share in the top-K."""
+    rows = []
+    for _, r in frame.iterrows():
+        for t in tasks:
+            lo, hi = r[f"NDCG@{k} {t} low"], r[f"NDCG@{k} {t} high"]
+            rows.append({column: r[column], "task": t, f"NDCG@{k}": r[f"NDCG@{k} {t}"],
+                         "95% CI": interval(lo, hi), "users": r[f"NDCG@{k} {t} users"],
+                         "GAUC": r[f"GAUC {t}"], "share": r[f"share {t}"],
+                         "test users": r["test users"], "segment users": r["users"]})
+    return pd.DataFrame(rows)
 
 
 # -- model health ---------------------------------------------------------------------------
