@@ -224,7 +224,7 @@ def segment_metric_bars(frame: pd.DataFrame, column: str, tasks: Sequence[str],
         fig.update_yaxes(tickformat=".3f", row=1, col=j)
     fig.update_yaxes(title_text=f"NDCG@{k} (95% CI over users)", row=1, col=1)
     fig.update_annotations(font_size=12)
-    return _layout(fig, height=380)
+    return _layout(fig, height=400).update_layout(margin_t=64)  # room for two-line titles
 
 
 def importance_bars(frame: pd.DataFrame, value: str, labels: Mapping[str, str], *, unit: str,
