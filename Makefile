@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: install run demo test lint bench bench-whatif bench-load bench-quality clean
+.PHONY: install run demo test lint bench bench-whatif bench-load bench-quality bench-report clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: demo
 # One what-if edit (rebuild a pair's features, SHAP of both rows, re-rank): median and p95.
 bench-whatif: demo
 	$(BIN)/python bench/bench_whatif.py --artifacts artifacts/demo
+
+# Report export: the PDF's per-user section (CPU ms per user) and HTML, 50 and 200 users.
+bench-report: demo
+	$(BIN)/python bench/bench_report.py --artifacts artifacts/demo
 
 # Concurrent browser sessions (1, 5, 20) moving sliders: several minutes; not in `make test`.
 bench-load: demo

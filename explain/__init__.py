@@ -10,6 +10,7 @@ reports (:mod:`explain.report`). A plain library: it never imports Streamlit.
 >>> [e.reasons for e in explain_top(p, "u00042")]           # doctest: +SKIP
 """
 
+from explain._associations import FeatureAssociation, feature_associations
 from explain._batch import AttributionBatch, attribute_rows
 from explain._display import feature_labels, format_value
 from explain._explain import (
@@ -21,7 +22,14 @@ from explain._explain import (
     explain_top,
     to_explanations,
 )
-from explain._global import BLEND, GlobalImportance, beeswarm_frame, dependence, global_importance
+from explain._global import (
+    BLEND,
+    GlobalImportance,
+    beeswarm_frame,
+    dependence,
+    global_importance,
+    sample_rows,
+)
 from explain._pdp import IceLines, PartialDependence, ice_lines, partial_dependence, task_unit
 from explain._plots import (
     NEGATIVE,
@@ -54,6 +62,7 @@ __all__ = [
     "AttributionBatch",
     "BlendedAttribution",
     "ExplanationReport",
+    "FeatureAssociation",
     "GlobalImportance",
     "IceLines",
     "PairwiseAttribution",
@@ -72,6 +81,7 @@ __all__ = [
     "explain_pair",
     "explain_pairs",
     "explain_top",
+    "feature_associations",
     "export_report",
     "export_tables",
     "feature_labels",
@@ -85,6 +95,7 @@ __all__ = [
     "reasons_for",
     "report_filename",
     "safe_filename",
+    "sample_rows",
     "task_phrase",
     "task_unit",
     "to_explanations",

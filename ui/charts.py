@@ -334,8 +334,11 @@ def dependence_scatter(frame: pd.DataFrame, feature: str, label: str, *, unit: s
         data.append(dict(type="box", x=pos, y=y, boxpoints=False, showlegend=False,
                          fillcolor="rgba(0,0,0,0)", line=dict(color="#333333", width=1.5),
                          name="quartiles", hoverinfo="skip"))
+    levels_shown = "colour" in frame and isinstance(frame["colour"].dtype, pd.CategoricalDtype)
+    legend = dict(orientation="h", yanchor="bottom", y=1.0, x=0,
+                  title=dict(text=esc(colour_label) + ":" if levels_shown else "", side="left"))
     return go.Figure(data=data, layout=_layout_dict(
-        height=400, xaxis=xaxis,
+        height=400, xaxis=xaxis, legend=legend,
         yaxis=dict(title=dict(text=esc(unit)), zeroline=True, zerolinecolor="#888")))
 
 

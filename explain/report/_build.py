@@ -15,6 +15,7 @@ from explain._explain import explain_pairs, to_explanations
 from explain._global import global_importance
 from explain._pdp import PartialDependence, partial_dependence
 from explain._types import BlendedAttribution
+from explain.report._segment import Segment, SegmentMetrics, segment_metrics
 from recsys.artifacts import package_version
 from recsys.blend import BlendSpec
 from recsys.errors import ArtifactError, ExplanationError
@@ -22,8 +23,8 @@ from recsys.health import ModelHealth
 from recsys.project import Project, WeightsLike
 from recsys.tasks import TaskSpec
 
-__all__ = ["PDP_FEATURES", "ExplanationReport", "Provenance", "UserReport", "build_report",
-           "json_safe", "top_features", "users_in_segment"]
+__all__ = ["PDP_FEATURES", "ExplanationReport", "Provenance", "Segment", "UserReport",
+           "build_report", "json_safe", "top_features", "users_in_segment"]
 
 PDP_FEATURES = 3
 """Features whose partial dependence a report shows by default."""
@@ -46,8 +47,10 @@ def json_safe(obj: Any) -> Any:
 
 
 def json_safe_item(d: dict[str, Any]) -> dict[str, Any]:
-    """An item's dict with non-finite top-level numbers as None (attribution values are
-    always finite; display values are already JSON-safe)."""
+    """Return an item's dict with non-finite top-level numbers as None.
+
+    Attribution values are always finite; display values are already JSON-safe.
+    """
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in d.items()}
 
@@ -115,23 +118,31 @@ class ExplanationReport:
     partial_dependence: tuple[PartialDependence, ...] = ()
     """Partial dependence of the most important features (by blended mean |SHAP| on
     sampled test exposures), most important first, at the report's weights."""
+    segment: SegmentMetrics | None = None
+    """For a segment's report: the segment's own ranking metrics beside all users'
+    (``metrics`` is the all-users evaluation)."""
 
     def task_names(self) -> list[str]:
         """Task names in order."""
         return [t.name for t in self.tasks]
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON export: ``{"title", "selection", "provenance", "tasks", "metrics",
+        """Return the JSON export (``metrics`` covers all users).
+
+        ``{"title", "selection", "provenance", "tasks", "metrics",
         "health": {"reports", "warnings", ...} or null,
         "users": [{"user_id", "attributes", "items": [BlendedAttribution.to_dict()]}],
-        "partial_dependence": [PartialDependence.to_dict()]}``."""
+        "partial_dependence": [PartialDependence.to_dict()],
+        "segment": SegmentMetrics.to_dict() or null}``.
+        """
         return {
             "title": self.title, "selection": self.selection,
             "provenance": json_safe(self.provenance.to_dict()),
             "tasks": [t.to_dict() for t in self.tasks], "metrics": json_safe(dict(self.metrics)),
             "health": self.health.to_dict(curves=False) if self.health is not None else None,
             "users": [u.to_dict() for u in self.users],
-            "partial_dependence": [json_safe(p.to_dict()) for p in self.partial_dependence]}
+            "partial_dependence": [json_safe(p.to_dict()) for p in self.partial_dependence],
+            "segment": self.segment.to_dict() if self.segment is not None else None}
 
 
 def _provenance(project: Project, weights: Mapping[str, float], kind: str, k: int) -> Provenance:
@@ -176,7 +187,8 @@ def _attributes(project: Project, user_ids: list[str]) -> dict[str, dict[str, ob
 def build_report(project: Project, user_ids: Sequence[str], *,
                  weights: WeightsLike | BlendSpec = None, transform: str | None = None,
                  k: int | None = None, title: str = "Blendscope recommendation report",
-                 selection: str = "", pdp_features: int = PDP_FEATURES) -> ExplanationReport:
+                 selection: str = "", pdp_features: int = PDP_FEATURES,
+                 segment: Segment | None = None) -> ExplanationReport:
     """Explain the top-K of every user in ``user_ids`` at the given weights.
 
     All (user, item) pairs go through one ``pred_contrib`` call per model.
@@ -196,6 +208,10 @@ def build_report(project: Project, user_ids: Sequence[str], *,
     pdp_features : int
         Show the partial dependence of this many features (:func:`top_features`); 0
         leaves the section out.
+    segment : Segment, optional
+        The segment ``user_ids`` stand for (often a sample of it, see
+        :func:`users_in_segment`): the report then shows the ranking metrics of every
+        user of the segment beside all users', and ``selection`` defaults to its label.
     """
     spec = project.spec(weights, transform=transform, k=k)
     w, kind, kk = spec.weights, spec.transform, spec.k
@@ -220,15 +236,22 @@ def build_report(project: Project, user_ids: Sequence[str], *,
         health = None
     pdps = tuple(partial_dependence(project, f, weights=spec)
                  for f in top_features(project, spec, pdp_features))
+    seg = None
+    if segment is not None:
+        members = users_in_segment(project, segment.column, segment.value)
+        seg = segment_metrics(project, spec, segment, members)
+        selection = selection or segment.label()
     return ExplanationReport(
         title=title, provenance=_provenance(project, w.as_dict(), kind, kk), metrics=metrics,
         tasks=project.tasks, users=sections, selection=selection, health=health,
-        partial_dependence=pdps)
+        partial_dependence=pdps, segment=seg)
 
 
 def top_features(project: Project, spec: BlendSpec, n: int = PDP_FEATURES) -> list[str]:
-    """The ``n`` features with the largest blended mean |SHAP| at ``spec`` on a fixed
-    sample of test exposures (the Global page's ranking, on fewer rows)."""
+    """Return the ``n`` features with the largest blended mean |SHAP| at ``spec``.
+
+    Measured on a fixed sample of test exposures (the Global page's ranking, on fewer rows).
+    """
     if n <= 0:
         return []
     gi = global_importance(project, weights=spec, n=_IMPORTANCE_ROWS, random_state=0)
@@ -237,8 +260,11 @@ def top_features(project: Project, spec: BlendSpec, n: int = PDP_FEATURES) -> li
 
 def users_in_segment(project: Project, column: str, value: object, *, n: int | None = None,
                      random_state: int = 0) -> list[str]:
-    """Users whose attribute ``column`` equals ``value`` (compared as text, or as a number
-    for a numeric column), in id order; a reproducible sample of ``n`` if more match."""
+    """Return the users whose attribute ``column`` equals ``value``, in id order.
+
+    Values compare as text, or as numbers for a numeric column; a reproducible sample of
+    ``n`` is drawn if more users match.
+    """
     users = project.user_table()
     cols = [c for c in users.columns if c != "user_id"]
     if column not in cols:

@@ -11,6 +11,7 @@ from typing import Literal, get_args
 import pandas as pd
 
 from explain.report._build import ExplanationReport
+from explain.report._summary import TOP_USERS, Detail
 from explain.report._tables import export_tables, metric_rows, neutralise_frame, safe_filename
 from recsys.atomic import write_bytes_atomic
 from recsys.errors import ExplanationError
@@ -73,7 +74,7 @@ def _xlsx(report: ExplanationReport) -> bytes:
     wb = Workbook(write_only=True)
     for name, df in export_tables(report, "wide").items():
         _sheet(wb, name, neutralise_frame(df))
-    _sheet(wb, "metrics", neutralise_frame(metric_rows(report.metrics)))
+    _sheet(wb, "metrics", neutralise_frame(metric_rows(report.metrics)))  # all users
     prov = report.provenance.to_dict()
     flat = [{"key": k, "value": json.dumps(v) if isinstance(v, dict) else str(v)}
             for k, v in prov.items()]
@@ -83,19 +84,26 @@ def _xlsx(report: ExplanationReport) -> bytes:
     return buf.getvalue()
 
 
-def export_report(report: ExplanationReport, fmt: ReportFormat) -> bytes:
-    """The report as the bytes of one file.
+def export_report(report: ExplanationReport, fmt: ReportFormat, *, detail: Detail | None = None,
+                  top_users: int = TOP_USERS) -> bytes:
+    """Return the report as the bytes of one file.
+
+    ``detail`` and ``top_users`` shape the PDF (see below); the other formats hold every
+    listed user.
 
     Formats
     -------
     html
         One self-contained, offline, printable page (inline SVG charts, no scripts).
     pdf
-        A4 pages: summary, model health, partial dependence, then per user an overview
-        and item cards (fpdf2).
+        A4 pages (fpdf2). ``detail="full"``: a front page, model health, partial
+        dependence, then per user an overview and item cards. ``detail="summary"`` (the
+        default for a segment's report): the front page, one summary page (the segment's
+        metrics beside all users', task shares, the blend's top features, health
+        warnings), then only the first ``top_users`` users' pages.
     csv, parquet
         A ZIP holding ``recommendations``, ``attributions`` (long form), ``health``,
-        ``health_warnings`` and ``partial_dependence`` (see
+        ``health_warnings``, ``partial_dependence`` and ``segment_metrics`` (see
         :func:`explain.report.export_tables`) plus ``provenance.json``. CSV text cells
         that a spreadsheet would run as formulas are prefixed with ``'``; Parquet keeps
         the data as it is (typed, for programs).
@@ -105,8 +113,8 @@ def export_report(report: ExplanationReport, fmt: ReportFormat) -> bytes:
         Sheets ``recommendations``, ``attributions`` (wide: a column per feature),
         ``feature_values``, ``health`` (model metrics beside baselines with confidence
         intervals), ``health_warnings``, ``partial_dependence`` (wide: a row per feature
-        value), ``metrics`` (long: value, interval, baseline and lift per metric) and
-        ``provenance``; formula-like text neutralised.
+        value), ``segment_metrics``, ``metrics`` (all users, long: value, interval,
+        baseline and lift per metric) and ``provenance``; formula-like text neutralised.
     """
     if fmt == "html":
         from explain.report._html import render_html
@@ -115,7 +123,7 @@ def export_report(report: ExplanationReport, fmt: ReportFormat) -> bytes:
     if fmt == "pdf":
         from explain.report._pdf import render_pdf
 
-        return render_pdf(report)
+        return render_pdf(report, detail, top_users)
     if fmt == "json":
         return json.dumps(report.to_dict(), ensure_ascii=False, allow_nan=False,
                           separators=(",", ":"), default=str).encode("utf-8")
@@ -127,13 +135,26 @@ def export_report(report: ExplanationReport, fmt: ReportFormat) -> bytes:
 
 
 def report_filename(report: ExplanationReport, fmt: ReportFormat) -> str:
-    """A safe file name for the export, e.g. ``blendscope-report-u00042-20260101T120000.zip``."""
-    users = report.users
-    who = users[0].user_id if len(users) == 1 else f"{len(users)}-users"
-    stamp = report.provenance.created_at.replace(":", "").replace("-", "").split("+")[0]
-    return safe_filename(f"blendscope-report-{who}-{stamp}") + "." + _EXTENSION.get(fmt, fmt)
+    """Return a safe file name naming the project, the users and the weights.
+
+    For example ``blendscope-demo-segment-premium-click1-purchase2-revenue0.5-returned0.5.pdf``
+    (``user-u00042`` for one user, ``12-users`` for a list).
+    """
+    users, seg = report.users, report.segment
+    if seg is not None:
+        who = f"{seg.segment.column}-{seg.segment.value}"
+    else:
+        who = f"user-{users[0].user_id}" if len(users) == 1 else f"{len(users)}-users"
+    weights = "-".join(f"{t}{w:g}" for t, w in report.provenance.weights.items())
+    stem = safe_filename(f"blendscope-{report.provenance.project}-{who}-{weights}")
+    return stem + "." + _EXTENSION.get(fmt, fmt)
 
 
-def write_report(report: ExplanationReport, fmt: ReportFormat, path: str | Path) -> Path:
-    """Export and write atomically (temporary sibling file, then ``os.replace``)."""
-    return write_bytes_atomic(Path(path), export_report(report, fmt))
+def write_report(report: ExplanationReport, fmt: ReportFormat, path: str | Path, *,
+                 detail: Detail | None = None, top_users: int = TOP_USERS) -> Path:
+    """Export (see :func:`export_report`) and write atomically.
+
+    The bytes go to a temporary sibling file, then ``os.replace`` moves it into place.
+    """
+    return write_bytes_atomic(Path(path), export_report(report, fmt, detail=detail,
+                                                        top_users=top_users))

@@ -6,16 +6,20 @@ dataset string goes through Jinja2 autoescaping or :func:`markupsafe.escape`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import jinja2
 from markupsafe import Markup, escape
 
 from explain._display import format_contribution, format_value
-from explain._plots import waterfall_steps
+from explain._palette import task_colour
+from explain._plots import NEGATIVE, POSITIVE, waterfall_steps
 from explain._types import Attribution
 from explain.report._build import ExplanationReport
 from explain.report._pdp_charts import pdp_caption, pdp_svg
+from explain.report._summary import feature_means, segment_display, task_label, task_shares
+from recsys.tasks import TaskSpec
 
 __all__ = ["health_display", "render_html", "waterfall_svg"]
 
@@ -24,7 +28,7 @@ _MODELS = "Models (test window)"
 
 
 def waterfall_svg(attr: Attribution, max_features: int = 8) -> Markup:
-    """An inline ``<svg>`` waterfall of ``attr`` (escaped labels, no external references)."""
+    """Draw ``attr`` as an inline ``<svg>`` waterfall (escaped labels, no external reference)."""
     steps = waterfall_steps(attr, max_features)
     ends = [0.0] + [s.start for s in steps] + [s.end for s in steps]
     lo, hi = min(ends), max(ends)
@@ -65,7 +69,7 @@ _TEMPLATE = """<!DOCTYPE html>
 body { font-family: "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: #222; margin: 24px auto;
        max-width: 1100px; padding: 0 16px; font-size: 14px; line-height: 1.4; }
 h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 19px; margin-top: 28px;
-border-bottom: 2px solid #1f77b4; padding-bottom: 3px; } h3 { font-size: 15px; margin: 0 0 6px; }
+border-bottom: 2px solid {{ positive }}; padding-bottom: 3px; } h3 { font-size: 15px; margin: 0 0 6px; }
 .meta, .muted { color: #666; } .id { color: #888; font-weight: normal; font-size: 12px; }
 table { border-collapse: collapse; margin: 6px 0 12px; font-size: 13px; }
 th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
@@ -76,7 +80,8 @@ td.title { min-width: 170px; }
         break-inside: avoid; page-break-inside: avoid; }
 .cols { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
 .reasons { margin: 4px 0 8px; padding-left: 20px; }
-.pos { color: #1f77b4; } .neg { color: #d62728; }
+.pos { color: {{ positive }}; } .neg { color: {{ negative }}; }
+.sw { display: inline-block; width: 10px; height: 10px; margin-right: 6px; }
 nav ol { columns: 4; font-size: 13px; }
 @page { size: A4; margin: 12mm; }
 @media print {
@@ -124,14 +129,36 @@ confidence intervals and warnings.</p>{% endif %}
 <section id="metrics">
 <h2>Metrics at these weights</h2>
 <p class="muted">Cells show the value and its 95% confidence interval over users.</p>
+{% if report.segment %}{% set seg = report.segment %}
+<h3>{{ seg.segment.label() }} ({{ "{:,}".format(seg.ranking.users) }} users, {{ "{:,}".format(seg.ranking.test_users) }} with test exposures) beside all users</h3>
+<p class="muted">Each user's logged test exposures re-ranked by the blend. Intervals: 95% bootstrap
+over the users behind each value (users with a test positive for NDCG, with both classes for
+GAUC). For a task marked lower is better the blend should rank its positives low.</p>
+<table class="segment"><tr>{% for c in segment_head %}<th{% if loop.index > 2 %} class="num"{% endif %}>{{ c }}</th>{% endfor %}</tr>
+{% for row in segment_rows %}<tr>{% for v in row %}<td{% if loop.index > 2 %} class="num"{% endif %}>{{ v }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% endif %}
 {% for name, table in metric_tables %}
-<h3>{{ name }}</h3>
+<h3>{{ name }}{% if report.segment %} — all users{% endif %}</h3>
 <table><tr><th>task</th>{% for c in table.columns %}<th class="num">{{ c }}</th>{% endfor %}</tr>
 {% for task, row in table.rows %}<tr><td>{{ task }}</td>{% for v in row %}<td class="num">{{ v }}</td>{% endfor %}</tr>
 {% endfor %}</table>
 {% endfor %}
 <p>Coverage {{ mfmt(metrics.coverage) }} · diversity {{ mfmt(metrics.diversity) }}{% if metrics.get("diversity_reason") %} ({{ metrics.get("diversity_reason") }}){% endif %} ·
 novelty {{ mfmt(metrics.novelty) }} bits</p>
+</section>
+<section id="summary">
+<h2>Summary of the {{ report.users|length }} listed user(s)</h2>
+<div class="cols">
+<table><tr><th>task</th><th class="num">mean share of the score</th><th class="num">of |score terms|</th></tr>
+{% for s in shares %}<tr><td><span class="sw" style="background:{{ colours[loop.index0] }}"></span>{{ task_label(s.task) }}</td>
+<td class="num">{{ contrib(s.share) }}</td><td class="num">{{ pct(s.fraction) }}</td></tr>{% endfor %}
+</table>
+<table><tr><th>top features of the blend</th><th class="num">mean contribution</th><th class="num">mean |contribution|</th></tr>
+{% for f in features %}<tr><td>{{ f.label }} <span class="id">{{ f.feature }}</span></td>
+<td class="num {{ 'pos' if f.mean >= 0 else 'neg' }}">{{ contrib(f.mean) }}</td><td class="num">{{ fmt(f.mean_abs) }}</td></tr>{% endfor %}
+</table>
+</div>
 </section>
 {% if report.partial_dependence %}
 <section id="partial-dependence">
@@ -194,7 +221,7 @@ def _fmt(v: object) -> str:
 
 
 def _mfmt(v: object) -> str:
-    """A metric value; "n/a" when it is not available (None or NaN)."""
+    """Format a metric value; "n/a" when it is not available (None or NaN)."""
     if v is None or (isinstance(v, float) and v != v):
         return "n/a"
     return _fmt(v)
@@ -205,7 +232,7 @@ def _pct(v: float) -> str:
 
 
 def _cell(row: dict[str, Any], c: str) -> str:
-    """A metric's value with its interval, "n/a" when it is not available."""
+    """Format a metric's value with its interval; "n/a" when it is not available."""
     if c not in row:
         return ""
     lo, hi = (row.get("ci") or {}).get(c) or (None, None)
@@ -213,9 +240,14 @@ def _cell(row: dict[str, Any], c: str) -> str:
     return text if lo is None or hi is None else f"{text} [{_mfmt(lo)}, {_mfmt(hi)}]"
 
 
-def _metric_tables(metrics: dict[str, Any], *,
-                   with_ci: bool = True) -> list[tuple[str, dict[str, Any]]]:
+def _metric_tables(metrics: dict[str, Any], *, with_ci: bool = True,
+                   tasks: Sequence[TaskSpec] = ()) -> list[tuple[str, dict[str, Any]]]:
+    """Return (title, {"columns", "rows"}) of each metrics block.
+
+    In the blended-ranking table a minimised task (of ``tasks``) is marked lower is better.
+    """
     out = []
+    low = {t.name for t in tasks if t.direction == "minimize"}
     names = {"tasks": _MODELS,
              "ranking": "Blended ranking of each user's test exposures",
              "topk": "Top-K over candidates vs test positives"}
@@ -223,8 +255,9 @@ def _metric_tables(metrics: dict[str, Any], *,
         block = metrics.get(key) or {}
         cols = list(dict.fromkeys(c for row in block.values() for c, v in row.items()
                                   if not isinstance(v, dict) and not c.endswith("_reason")))
-        rows = [(t, [_cell(row, c) if with_ci else (_mfmt(row[c]) if c in row else "")
-                     for c in cols])
+        rows = [(f"{t} (lower is better)" if key == "ranking" and t in low else t,
+                 [_cell(row, c) if with_ci else (_mfmt(row[c]) if c in row else "")
+                  for c in cols])
                 for t, row in block.items()]
         if rows:
             out.append((title, {"columns": cols, "rows": rows}))
@@ -257,15 +290,20 @@ def health_display(report: ExplanationReport) -> tuple[list[str], list[list[str]
 
 
 def render_html(report: ExplanationReport) -> str:
-    """The report as one self-contained HTML document."""
+    """Render the report as one self-contained HTML document."""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     template = env.from_string(_TEMPLATE)
     head, rows = health_display(report)
+    seg_head, seg_rows = segment_display(report)
     return template.render(
+        segment_head=seg_head, segment_rows=seg_rows, shares=task_shares(report),
+        features=feature_means(report), colours=[task_colour(k) for k in range(len(report.tasks))],
+        task_label=lambda t: task_label(report, t), positive=POSITIVE, negative=NEGATIVE,
         report=report, prov=report.provenance, metrics=report.metrics,
         health=report.health is not None, health_head=head, health_rows=rows,
-        metric_tables=[(title, table) for title, table in _metric_tables(dict(report.metrics))
+        metric_tables=[(title, table) for title, table in
+                       _metric_tables(dict(report.metrics), tasks=report.tasks)
                        if report.health is None or title != _MODELS],  # in the health section
         tasks=report.task_names(),
         task_dirs={t.name: t.direction for t in report.tasks}, fmt=_fmt, mfmt=_mfmt, pct=_pct,

@@ -15,20 +15,18 @@ from fpdf import FPDF
 from markupsafe import Markup, escape
 
 from explain._display import format_value
+from explain._palette import BLEND_COLOUR, hex_rgb, task_colour
 from explain._pdp import PartialDependence, task_unit
 from recsys.tasks import TaskSpec
 
-__all__ = ["PALETTE", "draw_pdp", "hex_rgb", "pdp_caption", "pdp_panels", "pdp_svg"]
+__all__ = ["draw_pdp", "pdp_caption", "pdp_panels", "pdp_svg"]
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
-"""Task colours of the reports, in task order."""
-BLEND_COLOUR = "#333333"
 _W, _H, _LEFT, _BOTTOM, _TOP = 200, 140, 46, 18, 30
 _TICKS = 3
 
 
 def pdp_caption(n_pairs: int) -> str:
-    """What the charts show, in one paragraph."""
+    """Say what the charts show, in one paragraph."""
     return (f"Partial dependence: each task's mean prediction over {n_pairs} sampled test "
             "exposures when all of them get the same value of the feature and every other "
             "input stays as it is; the blend panel is the mean blended score at these weights. "
@@ -46,7 +44,7 @@ def pdp_panels(pd_: PartialDependence,
         task = by_name.get(name)
         title = f"{name} (minimised)" if task and task.direction == "minimize" else name
         unit = task_unit(task) if task else "mean prediction"
-        out.append((title, unit, pd_.prediction[k], PALETTE[k % len(PALETTE)]))
+        out.append((title, unit, pd_.prediction[k], task_colour(k)))
     out.append(("blend", "blended score", pd_.blended, BLEND_COLOUR))
     return out
 
@@ -68,7 +66,7 @@ def _tick_labels(pd_: PartialDependence, n: int = 9) -> list[str]:
 
 
 def _range_labels(lo: float, hi: float) -> list[tuple[float, str]]:
-    """The y-axis labels of a panel: its lowest and highest value (one if equal)."""
+    """Return the y-axis labels of a panel: its lowest and highest value (one if equal)."""
     texts = [(v, format_value(float(f"{v:.3g}"))) for v in (lo, hi)]
     return texts[:1] if texts[0][1] == texts[1][1] else texts
 
@@ -121,8 +119,10 @@ def pdp_svg(pd_: PartialDependence, tasks: Sequence[TaskSpec]) -> Markup:
 
 def draw_pdp(pdf: FPDF, pd_: PartialDependence, tasks: Sequence[TaskSpec], *, x0: float,
              y0: float, width: float, height: float, font: str) -> None:
-    """The same small multiples drawn as vectors on an fpdf2 page (mm; ``font``: a
-    registered Unicode font)."""
+    """Draw the same small multiples as vectors on an fpdf2 page.
+
+    Positions are in mm; ``font`` is a registered Unicode font.
+    """
     panels = pdp_panels(pd_, tasks)
     labels = _tick_labels(pd_, 8)
     n, cat = pd_.grid.size, pd_.feature.categories is not None
@@ -164,9 +164,3 @@ def draw_pdp(pdf: FPDF, pd_: PartialDependence, tasks: Sequence[TaskSpec], *, x0
             pdf.rect(x - r, y - r, 2 * r, 2 * r, style="F")
     pdf.set_line_width(0.2)
     pdf.set_draw_color(0, 0, 0)
-
-
-def hex_rgb(hex_color: str) -> tuple[int, int, int]:
-    """(r, g, b) of a ``#rrggbb`` colour."""
-    h = hex_color.lstrip("#")
-    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from explain._types import BlendedAttribution
 from explain.report._build import ExplanationReport
+from explain.report._segment import SEGMENT_COLUMNS
 
 __all__ = ["BASE_FEATURE", "BLEND", "export_tables", "health_tables", "metric_rows",
            "neutralise", "neutralise_frame", "pdp_table", "safe_filename"]
@@ -39,8 +40,10 @@ def neutralise(text: str) -> str:
 
 
 def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy with every text cell passed through :func:`neutralise`; numeric columns
-    are left numeric."""
+    """Return a copy with every text cell passed through :func:`neutralise`.
+
+    Numeric columns are left numeric.
+    """
     out = df.copy()
     for c in out.columns:
         col = out[c]
@@ -57,8 +60,11 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def safe_filename(name: str, default: str = "report") -> str:
-    """A file name safe on every OS: ASCII letters, digits, ``._-``; no path parts,
-    no leading dot, no reserved device name, at most 120 characters."""
+    """Return a file name safe on every OS.
+
+    ASCII letters, digits and ``._-`` only; no path parts, no leading dot, no reserved
+    device name, at most 120 characters.
+    """
     text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
     text = re.sub(r"[^A-Za-z0-9._-]+", "_", text)
     text = re.sub(r"_{2,}", "_", text).strip("._-")
@@ -70,7 +76,7 @@ def safe_filename(name: str, default: str = "report") -> str:
 
 
 def _cell(v: object) -> str:
-    """A display value as plain machine-readable text ("" if missing)."""
+    """Write a display value as plain machine-readable text ("" if missing)."""
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return ""
     return str(v)
@@ -127,7 +133,7 @@ _WARNING_COLUMNS = ["code", "task", "message", "figures"]
 
 
 def health_tables(report: ExplanationReport) -> dict[str, pd.DataFrame]:
-    """The model health as tables (no rows when the project recorded none).
+    """Return the model health as tables (no rows when the project recorded none).
 
     ``health``: one row per (task, metric): the model's value and confidence interval,
     the best baseline and the lift over it with its interval, counts, and one
@@ -156,7 +162,7 @@ _PD_LONG = ["feature", "description", "value", "label", "task", "prediction", "s
 
 def pdp_table(report: ExplanationReport,
               layout: Literal["long", "wide"] = "long") -> pd.DataFrame:
-    """The report's partial dependence, most important feature first.
+    """Return the report's partial dependence, most important feature first.
 
     ``long``: :meth:`explain.PartialDependence.to_frame` of each feature with its
     ``description``: one row per (feature, grid value, task or ``"blend"``) with the mean
@@ -185,8 +191,12 @@ def pdp_table(report: ExplanationReport,
 
 
 def metric_rows(metrics: Mapping[str, Any]) -> pd.DataFrame:
-    """``Evaluation.to_dict()`` in long form: one row per (section, task, metric) with the
-    value, its interval, the best baseline and the lift, and why a value is missing."""
+    """Return ``Evaluation.to_dict()`` in long form: one row per (section, task, metric).
+
+    Each row holds the value, its interval, the best baseline and the lift, and why a
+    value is missing (``scope``: every row covers all users; a segment's own metrics are
+    in ``segment_metrics``).
+    """
     rows: list[dict[str, Any]] = []
     for sec in ("tasks", "ranking", "topk"):
         for task, block in (metrics.get(sec) or {}).items():
@@ -197,20 +207,22 @@ def metric_rows(metrics: Mapping[str, Any]) -> pd.DataFrame:
                 b = base.get(m) or {}
                 lo, hi = ci.get(m) or (None, None)
                 blo, bhi = b.get("lift_ci") or (None, None)
-                rows.append({"section": sec, "task": task, "metric": m, "value": v,
+                rows.append({"scope": "all users", "section": sec, "task": task, "metric": m,
+                             "value": v,
                              "ci_low": lo, "ci_high": hi, "baseline": b.get("name", ""),
                              "baseline_value": b.get("value"), "lift": b.get("lift"),
                              "lift_ci_low": blo, "lift_ci_high": bhi,
                              "note": block.get(f"{m}_reason", "")})
     for m in ("coverage", "diversity", "novelty"):
-        rows.append({"section": "catalogue", "task": "", "metric": m, "value": metrics.get(m),
+        rows.append({"scope": "all users", "section": "catalogue", "task": "", "metric": m,
+                     "value": metrics.get(m),
                      "note": metrics.get(f"{m}_reason", "")})
     return pd.DataFrame(rows)
 
 
 def export_tables(report: ExplanationReport,
                   layout: Literal["long", "wide"] = "long") -> dict[str, pd.DataFrame]:
-    """The report as tables (not neutralised; see :func:`neutralise_frame`).
+    """Return the report as tables (not neutralised; see :func:`neutralise_frame`).
 
     ``recommendations``: one row per (user, item): rank, title, score, base, top
     features, reasons and per task ``<task>_prediction``, ``_transformed``, ``_share``,
@@ -227,6 +239,9 @@ def export_tables(report: ExplanationReport,
     ``health`` and ``health_warnings``: see :func:`health_tables`.
 
     ``partial_dependence``: see :func:`pdp_table`.
+
+    ``segment_metrics``: for a segment's report, its NDCG@K and GAUC per task beside all
+    users' (:meth:`explain.report.SegmentMetrics.to_frame`); no rows otherwise.
     """
     tasks = report.task_names()
     items = [e for u in report.users for e in u.items]
@@ -244,4 +259,7 @@ def export_tables(report: ExplanationReport,
              **{f: _cell(v) for f, v in zip(e.attribution.feature_names,
                                             e.attribution.feature_values, strict=True)}}
             for e in items])
-    return out | health_tables(report) | {"partial_dependence": pdp_table(report, layout)}
+    seg = report.segment.to_frame() if report.segment is not None else \
+        pd.DataFrame(columns=SEGMENT_COLUMNS)
+    return out | health_tables(report) | {"partial_dependence": pdp_table(report, layout),
+                                          "segment_metrics": seg}

@@ -75,7 +75,7 @@ def test_download_yields_bytes_that_parse(open_page: Callable[..., AppTest], fmt
     button = at.download_button(key="rep_download")
     assert button.label.startswith("Download")
     data, mime, name = downloads[-1]
-    assert name and name.startswith("blendscope-report-u00001")
+    assert name and name.startswith("blendscope-demo-user-u00001-click")
     preview = frame_with(at, "title")
     assert len(preview) == 4
     if fmt in ("html", "pdf"):
@@ -101,3 +101,56 @@ def test_segment_report_lists_segment_users(open_page: Callable[..., AppTest],
     at.slider(key="weight_click").set_value(2.0).run()
     assert not at.download_button
     assert any("settings changed" in i.value for i in at.info)
+
+
+def test_segment_pdf_is_a_summary_named_after_segment_and_weights(
+        open_page: Callable[..., AppTest], downloads: list[tuple[bytes, str, str | None]]) -> None:
+    from pypdf import PdfReader
+
+    at = open_page("reports")
+    at.segmented_control(key="rep_mode").set_value("Segment").run()
+    at.selectbox(key="rep_seg_col").set_value("segment").run()
+    at.selectbox(key="rep_seg_val").set_value("premium").run()
+    at.number_input(key="rep_seg_n").set_value(12).run()
+    at.number_input(key="rep_k").set_value(3).run()
+    at.selectbox(key="rep_fmt").set_value("pdf").run()
+    assert at.segmented_control(key="rep_detail_segment").value == "summary"
+    at.number_input(key="rep_top").set_value(2).run()
+    at.button(key="rep_build").click().run()
+    assert not at.exception
+    data, mime, name = downloads[-1]
+    assert mime == "application/pdf"
+    assert name == "blendscope-demo-segment-premium-click1-purchase1-revenue0.5-returned0.5.pdf"
+    reader = PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 1 + 1 + 2 * (1 + 1)  # front, summary, the first 2 of 12 users
+    assert "Summary · segment = premium" in reader.pages[1].extract_text()
+    at.segmented_control(key="rep_detail_segment").set_value("full").run()
+    assert at.number_input(key="rep_top").disabled
+    at.button(key="rep_build").click().run()
+    assert len(PdfReader(io.BytesIO(downloads[-1][0])).pages) == 1 + 1 + 1 + 12 * (1 + 1)
+
+
+def test_feedback_report_download_keeps_notes_as_text(
+        copied_root, open_copy: Callable[..., AppTest],  # noqa: ANN001
+        downloads: list[tuple[bytes, str, str | None]]) -> None:
+    from recsys.project import Project
+
+    project = Project.load(copied_root / "demo")
+    item = str(project.item_ids()[0])
+    project.log().add_flag(item, "bad", user_id=str(project.user_ids()[0]),
+                           note="<img src=x onerror=alert(1)> **loud**", source="api")
+    at = open_copy("reports")
+    at.segmented_control(key="rep_kind").set_value("Feedback").run()
+    at.selectbox(key="rep_fmt").set_value("html").run()
+    assert not at.download_button
+    at.button(key="rep_build").click().run()
+    assert not at.exception
+    data, mime, name = downloads[-1]
+    assert mime == "text/html" and name and name.startswith("blendscope-demo-feedback-")
+    html = data.decode("utf-8")
+    assert "&lt;img src=x onerror=alert(1)&gt; **loud**" in html and "<img" not in html
+    preview = frame_with(at, "item_id")
+    assert preview["item_id"].tolist() == [item]
+    project.log().add_flag(item, "clear", user_id=str(project.user_ids()[0]))
+    at.run()  # a new flag: the built file no longer matches the log
+    assert not at.download_button

@@ -33,7 +33,8 @@ def test_report_holds_every_users_explained_top_k(project: Project) -> None:
     assert rep.health == project.health()
     d = rep.to_dict()
     assert set(d) == {"title", "selection", "provenance", "tasks", "metrics", "health", "users",
-                      "partial_dependence"}
+                      "partial_dependence", "segment"}
+    assert d["segment"] is None and rep.segment is None  # users, not a segment
     assert all(v is None or math.isfinite(v) for v in _numbers(d))
     assert {r["metric"] for r in d["health"]["reports"] if r["task"] == "click"} == {
         "auc", "log_loss", "ndcg@4", "gauc"} - {"ndcg@4"} | {"ndcg@10"}

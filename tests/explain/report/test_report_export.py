@@ -96,7 +96,8 @@ def _zip_frames(data: bytes, ext: str) -> dict[str, pd.DataFrame]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert sorted(zf.namelist()) == sorted(
             [f"attributions.{ext}", f"recommendations.{ext}", f"health.{ext}",
-             f"health_warnings.{ext}", f"partial_dependence.{ext}", "provenance.json"])
+             f"health_warnings.{ext}", f"partial_dependence.{ext}", f"segment_metrics.{ext}",
+             "provenance.json"])
         for name in zf.namelist():
             raw = zf.read(name)
             if name.endswith(".csv"):
@@ -125,7 +126,10 @@ def test_csv_parquet_xlsx_agree(report: ExplanationReport) -> None:
     assert csv["health_warnings"]["message"].tolist() == pq["health_warnings"]["message"].tolist()
     book = pd.read_excel(io.BytesIO(export_report(report, "xlsx")), sheet_name=None)
     assert list(book) == ["recommendations", "attributions", "feature_values", "health",
-                          "health_warnings", "partial_dependence", "metrics", "provenance"]
+                          "health_warnings", "partial_dependence", "segment_metrics", "metrics",
+                          "provenance"]
+    assert book["segment_metrics"].empty  # two users, not a segment
+    assert set(book["metrics"]["scope"]) == {"all users"}
     health = book["health"]
     assert report.health is not None and len(health) == len(report.health.reports)
     click = health[(health["task"] == "click") & (health["metric"] == "auc")].iloc[0]
@@ -189,8 +193,9 @@ def test_safe_filename(name: str, safe: str) -> None:
 
 
 def test_write_report_is_atomic(report: ExplanationReport, tmp_path) -> None:  # noqa: ANN001
-    name = report_filename(report, "csv")
-    assert name.startswith("blendscope-report-2-users-") and name.endswith(".zip")
+    name = report_filename(report, "csv")  # the project, the users and the weights
+    weights = "-".join(f"{t}{w:g}" for t, w in report.provenance.weights.items())
+    assert name == f"blendscope-demo-2-users-{weights}.zip"
     (tmp_path / "sub").mkdir()  # write_report refuses to create directories
     out = write_report(report, "json", tmp_path / "sub" / "r.json")
     assert json.loads(out.read_text(encoding="utf-8"))["title"] == report.title
@@ -199,4 +204,4 @@ def test_write_report_is_atomic(report: ExplanationReport, tmp_path) -> None:  #
         export_report(report, "docx")  # type: ignore[arg-type]
     assert set(export_tables(report, "wide")) == {"recommendations", "attributions",
                                                   "feature_values", "health", "health_warnings",
-                                                  "partial_dependence"}
+                                                  "partial_dependence", "segment_metrics"}
