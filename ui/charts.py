@@ -246,7 +246,7 @@ def importance_bars(frame: pd.DataFrame, value: str, labels: Mapping[str, str], 
                 customdata=_texts(sub["feature"]),
                 hovertemplate=f"%{{y}}<br>column: %{{customdata}}<br>%{{x:.4f}}<extra>{esc(level)}"
                               "</extra>"))
-    title = "<br>".join(map(esc, textwrap.wrap(unit, 32) or [unit]))
+    title = wrapped_title(unit)
     return go.Figure(data=data, layout=_layout_dict(
         height=110 + 26 * len(top) + 16 * _extra_lines(ticks), barmode="overlay",
         showlegend=False,  # the group bars beside it, in the same colours, are the key
@@ -358,3 +358,9 @@ def _layout_dict(*, height: int, title: str = "", **kw: object) -> dict[str, obj
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
     layout.update(kw)
     return layout
+
+
+def wrapped_title(text: str, width: int = 32) -> str:
+    """``text`` escaped and wrapped onto lines of at most ``width`` characters: an axis title
+    that fits a narrow column."""
+    return "<br>".join(map(esc, textwrap.wrap(text, width) or [text]))

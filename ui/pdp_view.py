@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from explain import task_unit
 from recsys.tasks import TaskSpec
@@ -61,50 +60,82 @@ def pdp_figure(pd_: PartialDependence, ice: IceLines | None, tasks: Sequence[Tas
                label: str) -> go.Figure:
     """Small multiples: one panel per task (mean natural-unit prediction) and one for the
     blend (blended score), the PD bold over thin ICE lines of ``ice``'s items; points per
-    level for a categorical feature. ``label`` is the feature's readable name."""
+    level for a categorical feature. ``label`` is the feature's readable name.
+
+    Built in one constructor call (panels laid out as ``make_subplots`` would), so plotly
+    validates each property once: this figure is redrawn on every weight-slider move.
+    """
     categorical = pd_.feature.categories is not None
     names = [*pd_.tasks, "blend"]
     by_name = {t.name: t for t in tasks}
     colours = task_colours(list(pd_.tasks)) | {"blend": _BLEND_COLOUR}
-    n_rows = math.ceil(len(names) / _COLS)
+    n_rows, n_cols = math.ceil(len(names) / _COLS), min(_COLS, len(names))
     titles = [esc(f"{n} (minimised)" if n in by_name and by_name[n].direction == "minimize"
                   else n) for n in pd_.tasks] + ["blend (current weights)"]
-    fig = make_subplots(rows=n_rows, cols=min(_COLS, len(names)), subplot_titles=titles,
-                        horizontal_spacing=0.09, vertical_spacing=0.16 if n_rows > 1 else 0.1)
     x = [esc(v) for v in pd_.labels()] if categorical else pd_.grid
     log_x = _skewed(pd_)
     axis = f"{label} (log scale)" if log_x else label
+    # many levels: their names run down the axis, so each row gets room for them below
+    ticks = 7 * max(map(len, pd_.labels())) if categorical and len(x) > 8 else 0
+    height = 60 + (270 + ticks) * n_rows
+    gap = (50 + ticks) / (height - 80) if n_rows > 1 else 0.1
     raw = esc(pd_.feature.name)
+    data: list[dict[str, object]] = []
+    layout: dict[str, object] = {}
     for k, name in enumerate(names):
-        row, col = k // _COLS + 1, k % _COLS + 1
+        ref = "" if k == 0 else str(k + 1)
         unit = "blended score" if name == "blend" else task_unit(by_name[name])
         hover = f"{esc(label)} = %{{x}}<br>column: {raw}<br>{esc(unit)}: %{{y:.4g}}"
+        on = dict(xaxis=f"x{ref}", yaxis=f"y{ref}")
         for title, y in _ice_rows(ice, k, name):
-            fig.add_trace(go.Scatter(
-                x=x, y=y, mode="markers" if categorical else "lines",
+            data.append(dict(
+                type="scatter", x=x, y=y, mode="markers" if categorical else "lines",
                 line=dict(color=colours[name], width=1),
                 marker=dict(color=colours[name], size=6, symbol="circle-open"),
                 opacity=0.45, showlegend=False, legendgroup="ice",
-                hovertemplate=f"{esc(title)}<br>{hover}<extra>ICE</extra>"),
-                row=row, col=col)
-        y = pd_.blended if name == "blend" else pd_.prediction[k]
-        fig.add_trace(go.Scatter(
-            x=x, y=y, mode="markers" if categorical else "lines+markers",
+                hovertemplate=f"{esc(title)}<br>{hover}<extra>ICE</extra>", **on))
+        data.append(dict(
+            type="scatter", x=x, y=pd_.blended if name == "blend" else pd_.prediction[k],
+            mode="markers" if categorical else "lines+markers",
             line=dict(color=colours[name], width=3.5),
             marker=dict(color=colours[name], size=11 if categorical else 5,
                         symbol="diamond" if categorical else "circle"),
             showlegend=False, legendgroup="pd",
-            hovertemplate=f"{hover}<extra>PD: mean of {pd_.n_pairs}</extra>"), row=row, col=col)
-        fig.update_yaxes(title_text=esc(unit), title_font_size=11, row=row, col=col)
-        if row == n_rows or k + _COLS >= len(names):
-            fig.update_xaxes(title_text=esc(axis), title_font_size=11, row=row, col=col)
-    _legend(fig, pd_.n_pairs, ice, categorical)
-    if categorical or log_x:
-        fig.update_xaxes(type="category" if categorical else "log")
-    fig.update_layout(height=60 + 270 * n_rows, font=dict(family="sans-serif", size=12),
-                      margin=dict(l=10, r=10, t=70, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.06, x=0))
-    return fig
+            hovertemplate=f"{hover}<extra>PD: mean of {pd_.n_pairs}</extra>", **on))
+        bottom = k // _COLS + 1 == n_rows or k + _COLS >= len(names)
+        xdom, ydom = _domain(k, n_rows, n_cols, gap)
+        layout[f"xaxis{ref}"] = dict(
+            anchor=f"y{ref}", domain=xdom,
+            title=dict(text=esc(axis), font=dict(size=11)) if bottom else None,
+            type="category" if categorical else "log" if log_x else None)
+        layout[f"yaxis{ref}"] = dict(anchor=f"x{ref}", domain=ydom,
+                                     title=dict(text=esc(unit), font=dict(size=11)))
+    data += _legend(pd_.n_pairs, ice, categorical)
+    return go.Figure(data=data, layout=dict(
+        layout, height=height, font=dict(family="sans-serif", size=12),
+        annotations=[_title(t, *_domain(k, n_rows, n_cols, gap)) for k, t in enumerate(titles)],
+        margin=dict(l=10, r=10, t=70, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.06, x=0)))
+
+
+_H_SPACE = 0.09
+"""Gap between the panels of a row (fraction of the plotting area's width)."""
+
+
+def _domain(k: int, n_rows: int, n_cols: int, v: float) -> tuple[list[float], list[float]]:
+    """(x, y) paper domains of panel ``k`` (row-major from the top left; ``v``: the gap
+    between rows, as a fraction of the plotting area's height)."""
+    row, col = divmod(k, _COLS)
+    width = (1 - _H_SPACE * (n_cols - 1)) / n_cols
+    height = (1 - v * (n_rows - 1)) / n_rows
+    x0, y1 = col * (width + _H_SPACE), 1 - row * (height + v)
+    return [x0, min(x0 + width, 1.0)], [max(y1 - height, 0.0), y1]
+
+
+def _title(text: str, xdom: list[float], ydom: list[float]) -> dict[str, object]:
+    """A panel title above its plotting area (as ``make_subplots`` places it)."""
+    return dict(text=text, x=(xdom[0] + xdom[1]) / 2, y=ydom[1], xref="paper", yref="paper",
+                xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=16))
 
 
 def _skewed(pd_: PartialDependence) -> bool:
@@ -122,18 +153,20 @@ def _ice_rows(ice: IceLines | None, k: int, name: str) -> list[tuple[str, object
             for i, title in enumerate(ice.titles)]
 
 
-def _legend(fig: go.Figure, n_pairs: int, ice: IceLines | None, categorical: bool) -> None:
+def _legend(n_pairs: int, ice: IceLines | None, categorical: bool) -> list[dict[str, object]]:
     """Two neutral legend entries: what the bold and the thin marks are."""
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers" if categorical else "lines",
-                             line=dict(color="#777", width=3.5),
-                             marker=dict(color="#777", size=11, symbol="diamond"),
-                             name=f"PD: mean over {n_pairs} sampled test exposures"))
+    mode = "markers" if categorical else "lines"
+    out: list[dict[str, object]] = [dict(
+        type="scatter", x=[None], y=[None], mode=mode, line=dict(color="#777", width=3.5),
+        marker=dict(color="#777", size=11, symbol="diamond"),
+        name=f"PD: mean over {n_pairs} sampled test exposures")]
     if ice is not None:
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers" if categorical else "lines",
-                                 line=dict(color="#777", width=1), opacity=0.45,
-                                 marker=dict(color="#777", size=6, symbol="circle-open"),
-                                 name=esc(f"ICE: user {ice.user_id}'s top {len(ice.item_ids)} "
-                                          "items, one each")))
+        out.append(dict(type="scatter", x=[None], y=[None], mode=mode,
+                        line=dict(color="#777", width=1), opacity=0.45,
+                        marker=dict(color="#777", size=6, symbol="circle-open"),
+                        name=esc(f"ICE: user {ice.user_id}'s top {len(ice.item_ids)} "
+                                 "items, one each")))
+    return out
 
 
 def draw_partial_dependence(project: Project, view: state.View, feature: str, *,

@@ -450,6 +450,18 @@ def global_associations(_gi: GlobalImportance, stamp: str, transform: str,
     return feature_associations(_gi)
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def global_overview(_gi: GlobalImportance, _frame: pd.DataFrame, _labels: Mapping[str, str],
+                    stamp: str, transform: str, n: int, target: str, weights: Weights | None,
+                    unit: str) -> tuple[Any, Any, Any]:
+    """The Global page's (feature bars, group bars, strip) of ``target`` (``_frame``:
+    ``_gi.to_frame()``); ``weights`` is None for a task, whose figures do not depend on
+    them, so a slider move reuses them. Shared: ``st.plotly_chart`` only reads a figure."""
+    from ui.global_view import overview_figures
+
+    return overview_figures(_gi, _frame, target, _labels, unit)
+
+
 @st.cache_data(show_spinner="Building the report…", max_entries=16)
 def report(_project: Project, stamp: str, users: tuple[str, ...], weights: Weights,
            transform: str, k: int, fmt: str, title: str, selection: str,
