@@ -62,5 +62,12 @@ bench-load: demo
 bench-quality: $(STAMP)
 	$(BIN)/python bench/bench_quality.py
 
+# Issue 11: every stage's time and peak RSS at 1M and 3M exposures, and the stages up to the
+# candidates alone at 10M (datasets kept under /tmp/blendscope-scale). About 20 min and a
+# 14 GB peak (10M features); not in `make test`.
+.PHONY: bench-scale
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale/bench_scale.py --sizes 1M 3M --candidates-only 10M
+
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache .mypy_cache

@@ -197,16 +197,17 @@ def feedback_negatives(flags: FlagSet | None, store: FeatureStore) -> NDArray[np
 
 def _score_candidates(store: FeatureStore, cands: CandidateSet, models: dict[str, TaskModel],
                       names: tuple[str, ...]) -> NDArray[np.float32]:
-    u, i = cands.pairs()
     out = np.full((len(names),) + cands.items.shape, np.nan, dtype=np.float32)
-    flat = np.full((len(names), u.size), np.nan, dtype=np.float32)
-    for a in range(0, u.size, _SCORE_CHUNK):
-        X = store.features_for(u[a:a + _SCORE_CHUNK], i[a:a + _SCORE_CHUNK]).X
+    # a block of users at a time (about _SCORE_CHUNK pairs): no copy of all pairs is held
+    step = max(1, _SCORE_CHUNK // max(1, cands.items.shape[1]))
+    for a in range(0, cands.items.shape[0], step):
+        block = cands.items[a:a + step]
+        r, c = np.nonzero(block >= 0)
+        if r.size == 0:
+            continue
+        X = store.features_for(r + a, block[r, c]).X
         for k, name in enumerate(names):
-            flat[k, a:a + _SCORE_CHUNK] = models[name].predict(X)
-    valid = cands.valid
-    for k in range(len(names)):
-        out[k][valid] = flat[k]
+            out[k, r + a, c] = models[name].predict(X)
     return out
 
 
