@@ -262,12 +262,12 @@ def _popularity(store: FeatureStore) -> NDArray[np.float64]:
 
 # --- sources: each returns a function giving the ranked lists of users a..b-1 ---------
 
-Propose = Callable[[int, int], NDArray[np.int32]]
+_Propose = Callable[[int, int], NDArray[np.int32]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Source:
-    propose: Propose
+    propose: _Propose
     """Ranked lists of users ``a..b-1``: (b - a, m) item codes, -1 padded."""
     cost: NDArray[np.float64] | None = None
     """Working bytes of each user's lists, beyond the merge; None: negligible."""

@@ -134,7 +134,7 @@ def run_full(config: Path, out: Path, meter: StageMeter) -> dict[str, Any]:
     meter.start("saving")
     save_project(tp, out)
     n_pairs = int((tp.candidates.items >= 0).sum())
-    recall = tp.metrics["candidate_recall"]
+    recall, trees = tp.metrics["candidate_recall"], tp.metrics["trees"]
     del tp
     meter.start("load project")
     project = Project.load(out)
@@ -143,7 +143,7 @@ def run_full(config: Path, out: Path, meter: StageMeter) -> dict[str, Any]:
     meter.start("sweep")
     project.sweep()
     meter.close()
-    return {"recall": recall, "candidate_pairs": n_pairs}
+    return {"recall": recall, "candidate_pairs": n_pairs, "trees": trees}
 
 
 def run_candidates(config: Path, meter: StageMeter) -> dict[str, Any]:

@@ -85,6 +85,9 @@ def print_run(r: dict[str, Any]) -> None:
     rec = ", ".join(f"{k} {v:.3f}" for k, v in r["recall"].items())
     print(f"   candidate recall (credited to the first source): {rec}; "
           f"{r['candidate_pairs']:,} pairs")
+    if "trees" in r:
+        print("   trees kept per model (scoring cost per pair grows with them): "
+              + ", ".join(f"{k} {v}" for k, v in r["trees"].items()))
     if "recall_alone" in r:
         print("   recall of each source alone: "
               + ", ".join(f"{k} {v:.3f}" for k, v in r["recall_alone"].items()))
