@@ -46,7 +46,7 @@ def gate() -> None:
     st.title("Blendscope")
     problem = _configured()
     if problem is not None:
-        st.error(f"{state.ENV_REQUIRE_LOGIN} is set but login is not configured: "
+        st.error(f"`{state.ENV_REQUIRE_LOGIN}` is set but login is not configured: "
                  f"{md_escape(problem)}. The dashboard stays closed until it is.")
     else:
         st.info("Log in to open the dashboard.")

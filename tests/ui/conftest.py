@@ -14,7 +14,7 @@ everything the dashboard shows of it must read as text.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -124,3 +124,12 @@ def open_hostile(hostile_root: Path) -> Callable[..., AppTest]:
     """``open_page`` on the hostile project."""
     return _opener(AppTest.from_file(str(APP), default_timeout=20))
 
+
+
+@pytest.fixture
+def server(artifacts_root: Path) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port over the session's project; stopped after."""
+    from ui_helpers import streamlit_server
+
+    with streamlit_server(artifacts_root) as url:
+        yield url

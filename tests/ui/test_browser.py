@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ui_helpers import CHROMIUM, ROOT, full_shot, streamlit_server, wait_idle
+from ui_helpers import BROWSER_MARKS, CHROMIUM, ROOT, full_shot, streamlit_server, wait_idle
 from ui_helpers import CHROMIUM_ARGS as ARGS
 
 from recsys.projectlog import ProjectLog
@@ -18,18 +17,8 @@ TOP_JS = ("() => Array.from(document.querySelectorAll('.js-plotly-plot .yaxislay
           ".map(t => t.textContent).find(s => s.startsWith('1. '))")
 """The first label of the task-shares chart: "1. <title of the top item>"."""
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at "
-                       "/usr/bin/chromium (apt-get install -y chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
-
-@pytest.fixture
-def server(artifacts_root: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port; stopped at the end of the test."""
-    with streamlit_server(artifacts_root) as url:
-        yield url
 
 
 def _presses(project) -> tuple[str, int]:  # noqa: ANN001

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from ui_helpers import (
+    BROWSER_MARKS,
     CHROMIUM,
     CHROMIUM_ARGS,
     HOSTILE,
@@ -50,11 +51,7 @@ INJECTED_JS = """insides => {
   };
 }"""
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at "
-                       "/usr/bin/chromium (apt-get install -y chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture

@@ -3,26 +3,14 @@ dashboard makes no request beyond its own server (it works offline)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from ui_helpers import CHROMIUM, streamlit_server
+from ui_helpers import BROWSER_MARKS, CHROMIUM
 from ui_helpers import CHROMIUM_ARGS as ARGS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at "
-                       "/usr/bin/chromium (apt-get install -y chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
-
-@pytest.fixture
-def server(artifacts_root: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port; stopped at the end of the test."""
-    with streamlit_server(artifacts_root) as url:
-        yield url
 
 
 def test_page_paths_open_and_nothing_leaves_the_server(server: str) -> None:

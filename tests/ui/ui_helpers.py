@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,3 +153,11 @@ def full_shot(page: Any, path: Path, width: int) -> None:
     page.set_viewport_size({"width": width, "height": max(900, int(height))})
     page.screenshot(path=str(path))
     page.set_viewport_size({"width": width, "height": 900})
+
+
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at "
+                       "/usr/bin/chromium (apt-get install -y chromium)"),
+]
+"""``pytestmark`` of every Chromium test module."""
