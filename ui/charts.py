@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from explain import NEGATIVE as NEG
 from explain import POSITIVE as POS
-from explain._palette import OKABE_ITO
+from explain._palette import OKABE_ITO, task_colours
 from ui.chart_levels import MAX_LEVELS, coloured_dots, level_traces, levels
 from ui.text import plot_escape as esc
 
@@ -42,11 +42,6 @@ def group_colours(groups: Sequence[str]) -> dict[str, str]:
     """A fixed colour per feature group (the same on every chart)."""
     extra = [g for g in dict.fromkeys(groups) if g not in _GROUPS]
     return {g: OKABE_ITO[i % len(OKABE_ITO)] for i, g in enumerate((*_GROUPS, *extra))}
-
-
-def task_colours(tasks: Sequence[str]) -> dict[str, str]:
-    """A fixed colour per task, in task order."""
-    return {t: OKABE_ITO[i % len(OKABE_ITO)] for i, t in enumerate(tasks)}
 
 
 def _padded(values: Sequence[float], share: float = 0.2, *, both: bool = False) -> list[float]:

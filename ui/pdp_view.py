@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explain import task_unit
+from explain._palette import BLEND_COLOUR
 from recsys.tasks import TaskSpec
 from ui import state, widgets
 from ui.charts import task_colours
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["draw_partial_dependence", "pdp_figure"]
 
 N_PAIRS, GRID, TOP = 500, 20, 5
-_BLEND_COLOUR = "#333333"
 _COLS = 3
 
 
@@ -68,7 +68,7 @@ def pdp_figure(pd_: PartialDependence, ice: IceLines | None, tasks: Sequence[Tas
     categorical = pd_.feature.categories is not None
     names = [*pd_.tasks, "blend"]
     by_name = {t.name: t for t in tasks}
-    colours = task_colours(list(pd_.tasks)) | {"blend": _BLEND_COLOUR}
+    colours = task_colours(list(pd_.tasks)) | {"blend": BLEND_COLOUR}
     n_rows, n_cols = math.ceil(len(names) / _COLS), min(_COLS, len(names))
     titles = [esc(f"{n} (minimised)" if n in by_name and by_name[n].direction == "minimize"
                   else n) for n in pd_.tasks] + ["blend (current weights)"]
