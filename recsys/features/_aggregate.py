@@ -3,9 +3,30 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 __all__ = ["prior_sums", "keyed_totals", "lookup_keyed"]
+
+
+@njit(cache=True)
+def _prior_sums_sorted(order: NDArray[np.int64], key: NDArray[np.int64],
+                       ts: NDArray[np.int64], values: NDArray[np.float64],
+                       out: NDArray[np.float64]) -> None:  # pragma: no cover - numba
+    """Write into ``out`` the running sums per key over rows in ``order`` (key, then time)."""
+    m = values.shape[1]
+    before = np.zeros(m)  # sum over the key's rows strictly earlier than the current time
+    run = np.zeros(m)  # sum over the key's rows at the current time
+    for k in range(order.shape[0]):
+        r = order[k]
+        if k == 0 or key[r] != key[order[k - 1]]:
+            before[:] = 0.0
+            run[:] = 0.0
+        elif ts[r] != ts[order[k - 1]]:
+            before += run
+            run[:] = 0.0
+        out[r, :] = before
+        run += values[r, :]
 
 
 def prior_sums(
@@ -14,7 +35,9 @@ def prior_sums(
     """Per row, the sum of ``values`` over rows with the same key and a strictly earlier time.
 
     Rows that should not count (e.g. test-window events) must carry zero ``values``.
-    Ties in time never see each other, so a row never sees its own label.
+    Ties in time never see each other, so a row never sees its own label. Each key's
+    running sum is accumulated in time order, as a direct sum (no difference of large
+    totals), in one pass without temporaries the size of ``values``.
 
     Parameters
     ----------
@@ -30,23 +53,16 @@ def prior_sums(
     ndarray of float64, shape (n, m)
     """
     n = key.shape[0]
+    out = np.zeros((n, values.shape[1]), dtype=np.float64)
     if n == 0:
-        return np.zeros_like(values)
-    order = np.lexsort((ts, key))
-    k_s, t_s = key[order], ts[order]
-    v_s = values[order]
-    excl = np.cumsum(v_s, axis=0) - v_s  # exclusive running sum over the whole array
-    idx = np.arange(n)
-    new_key = np.empty(n, dtype=bool)
-    new_key[0] = True
-    np.not_equal(k_s[1:], k_s[:-1], out=new_key[1:])
-    key_start = np.maximum.accumulate(np.where(new_key, idx, 0))
-    within = excl - excl[key_start]
-    new_run = new_key.copy()
-    new_run[1:] |= t_s[1:] != t_s[:-1]
-    run_start = np.maximum.accumulate(np.where(new_run, idx, 0))
-    out = np.empty_like(values)
-    out[order] = within[run_start]
+        return out
+    key = np.ascontiguousarray(key, dtype=np.int64)
+    ts = np.ascontiguousarray(ts, dtype=np.int64)
+    # rows sorted by time (as Dataset.interactions is) need only a stable sort by key
+    order = (np.argsort(key, kind="stable") if bool(np.all(ts[1:] >= ts[:-1]))
+             else np.lexsort((ts, key)))
+    _prior_sums_sorted(order.astype(np.int64, copy=False), key, ts,
+                       np.ascontiguousarray(values, dtype=np.float64), out)
     return out
 
 

@@ -27,6 +27,10 @@ __all__ = ["BuiltFeatures", "FeatureStore", "build_features"]
 
 log = logging.getLogger(__name__)
 
+_ASSEMBLE_ROWS = 65_536
+"""Rows assembled at once when building the training rows' features (bounds the
+float64 intermediates and the gathered per-row attributes)."""
+
 
 def user_category_key(users: NDArray[np.int64], categories: NDArray[np.int64],
                       n_categories: int) -> NDArray[np.int64]:
@@ -152,6 +156,21 @@ def _encode_table(df: pd.DataFrame, attrs: tuple[tuple[str, tuple[str, ...] | No
     return np.column_stack([encode(df[name], cats) for name, cats in attrs]).astype(np.float32)
 
 
+def _values(mask: NDArray[np.bool_] | None, *columns: NDArray[np.float64]
+            ) -> NDArray[np.float64]:
+    """Stack 1-D or 2-D ``columns`` into one float64 matrix, zeroed where ``mask`` is False."""
+    width = sum(1 if c.ndim == 1 else c.shape[1] for c in columns)
+    out = np.empty((columns[0].shape[0], width), dtype=np.float64)
+    j = 0
+    for c in columns:
+        k = 1 if c.ndim == 1 else c.shape[1]
+        out[:, j:j + k] = c.reshape(c.shape[0], k)
+        j += k
+    if mask is not None:
+        out[~mask] = 0.0
+    return out
+
+
 def _sum_by(codes: NDArray[np.int64], values: NDArray[np.float64], n: int) -> NDArray[np.float64]:
     return np.column_stack(
         [np.bincount(codes, weights=values[:, j], minlength=n) for j in range(values.shape[1])]
@@ -222,15 +241,6 @@ def build_features(ds: Dataset) -> BuiltFeatures:
         item_category = np.where(np.isnan(item_cat), -1, item_cat).astype(np.int64)
     else:
         item_category = np.zeros(n_i, dtype=np.int64)
-    # rows see earlier events only (prior_sums); offline, test-window events never count,
-    # online they do for later rows (a store updated as events arrive); the store that
-    # serves candidates is always the cutoff snapshot
-    w = (np.ones(len(inter)) if cfg.features.online else pre.astype(np.float64))[:, None]
-    attr_rows = np.nan_to_num(item_numeric[i]) * pos[:, None]
-    v_user = np.column_stack([np.ones(len(inter)), pos, labels, attr_rows]) * w
-    v_item = np.column_stack([np.ones(len(inter)), labels]) * w
-    v_uc = np.column_stack([np.ones(len(inter)), pos]) * w
-    v_ui = np.column_stack([np.ones(len(inter)), pos]) * w
     uc_key = user_category_key(u, item_category[i], ncat)
     ui_key = u * n_i + i
     log.info("features: point-in-time aggregates over %d rows", len(inter))
@@ -243,26 +253,43 @@ def build_features(ds: Dataset) -> BuiltFeatures:
                                       if k == "binary"]].sum(axis=1)
     lat_u, lat_i = _fit_latent(u[hist], i[hist], strength, (n_u, n_i), layout.latent_dim,
                                cfg.model.seed or 0)
+    del strength, hist, ref
+    # rows see earlier events only (prior_sums); offline, test-window events never count,
+    # online they do for later rows (a store updated as events arrive); the store that
+    # serves candidates is always the cutoff snapshot. One group of sums at a time, so
+    # only one value matrix is alive at once.
+    w = None if cfg.features.online else pre
+    v = _values(w, np.ones(len(inter)), pos, labels, np.nan_to_num(item_numeric[i]) * pos[:, None])
+    user_totals, user_prior = _sum_by(u[pre], v[pre], n_u), prior_sums(u, ts, v)
+    v = _values(w, np.ones(len(inter)), labels)
+    item_totals, item_prior = _sum_by(i[pre], v[pre], n_i), prior_sums(i, ts, v)
+    v = _values(w, np.ones(len(inter)), pos)
+    uc_keys, uc_totals = keyed_totals(uc_key[pre], v[pre])
+    ui_keys, ui_totals = keyed_totals(ui_key[pre], v[pre])
+    uc_prior, ui_prior = prior_sums(uc_key, ts, v), prior_sums(ui_key, ts, v)
+    del v, uc_key, ui_key
     ctx = _encode_table(inter, layout.context)
-    uc_keys, uc_totals = keyed_totals(uc_key[pre], v_uc[pre])
-    ui_keys, ui_totals = keyed_totals(ui_key[pre], v_ui[pre])
     store = FeatureStore(
         layout=layout, stats=stats, user_ids=user_ids, item_ids=item_ids,
         user_static=_encode_table(ds.users, layout.user_attrs), item_static=item_static,
         item_numeric=item_numeric, item_category=item_category,
-        user_totals=_sum_by(u[pre], v_user[pre], n_u),
-        item_totals=_sum_by(i[pre], v_item[pre], n_i),
+        user_totals=user_totals, item_totals=item_totals,
         uc_keys=uc_keys, uc_totals=uc_totals, ui_keys=ui_keys, ui_totals=ui_totals,
         user_context=_modal_context(u, ctx, pre, n_u), latent_user=lat_u, latent_item=lat_i,
     )
-    prior = Prior(
-        user=prior_sums(u, ts, v_user), item=prior_sums(i, ts, v_item),
-        user_category=prior_sums(uc_key, ts, v_uc), user_item=prior_sums(ui_key, ts, v_ui),
-        user_static=store.user_static[u], item_static=item_static[i],
-        item_numeric=item_numeric[i], item_category=item_category[i], context=ctx,
-        latent_user=lat_u[u], latent_item=lat_i[i],
-    )
-    rows = FeatureFrame(assemble(layout, stats, prior), store.specs)
+    # assembled a block of rows at a time: the gathered attributes and the float64
+    # intermediates of one block only, written into the float32 matrix
+    X = np.empty((len(inter), len(store.specs)), dtype=np.float32)
+    for a in range(0, len(inter), _ASSEMBLE_ROWS):
+        rs = slice(a, a + _ASSEMBLE_ROWS)
+        ub, ib = u[rs], i[rs]
+        X[rs] = assemble(layout, stats, Prior(
+            user=user_prior[rs], item=item_prior[rs], user_category=uc_prior[rs],
+            user_item=ui_prior[rs], user_static=store.user_static[ub],
+            item_static=item_static[ib], item_numeric=item_numeric[ib],
+            item_category=item_category[ib], context=ctx[rs], latent_user=lat_u[ub],
+            latent_item=lat_i[ib]))
+    rows = FeatureFrame(X, store.specs)
     return BuiltFeatures(store=store, rows=rows, history_end=history_end)
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recsys.data import load_dataset
 from recsys.features import build_features
@@ -199,3 +201,20 @@ def test_items_without_a_category_never_read_another_users_totals() -> None:
     k, totals = keyed_totals(keys, sums)
     got = lookup_keyed(k, totals, user_category_key(np.array([1, 0]), np.array([-1, -1]), ncat))
     np.testing.assert_array_equal(got, [sums[2], sums[1]])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5), st.floats(-5, 5, width=16)),
+                min_size=1, max_size=40),
+       st.booleans())
+def test_prior_sums_equal_a_brute_force_sum_of_strictly_earlier_rows(
+        rows: list[tuple[int, int, float]], time_sorted: bool) -> None:
+    if time_sorted:  # the Dataset's own order takes the stable-sort-by-key path
+        rows = sorted(rows, key=lambda r: r[1])
+    key = np.array([r[0] for r in rows], dtype=np.int64)
+    ts = np.array([r[1] for r in rows], dtype=np.int64)
+    val = np.array([[r[2], 1.0] for r in rows])
+    want = np.array([[sum(val[j, c] for j in range(len(rows))
+                          if key[j] == key[r] and ts[j] < ts[r]) for c in range(2)]
+                     for r in range(len(rows))])
+    np.testing.assert_allclose(prior_sums(key, ts, val), want, rtol=1e-12, atol=1e-12)
