@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Literal, Self
 
@@ -15,6 +17,7 @@ from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils import Tags
 from sklearn.utils.validation import validate_data
 
+from recsys._forest import Forest
 from recsys.errors import NotFittedError, SchemaError
 
 __all__ = ["Objective", "TaskModel", "TaskModelNotFittedError", "check_objective", "group_sizes"]
@@ -70,6 +73,29 @@ def _train_loss_recorder(out: dict[str, list[float]]) -> Callable[[CallbackEnv],
         for result in env.model.eval_train():
             out.setdefault(result.metric_name, []).append(float(result.metric_value))
     return record
+
+
+_FORESTS: weakref.WeakKeyDictionary[lgb.Booster, tuple[int, Forest]] = \
+    weakref.WeakKeyDictionary()
+_FORESTS_LOCK = threading.Lock()
+
+
+def _forest(booster: lgb.Booster, trees: int) -> Forest:
+    """Return the booster's first ``trees`` trees flattened for prediction (built once).
+
+    :class:`~recsys._forest.Forest` predicts ``booster.predict(X, raw_score=True,
+    num_iteration=trees)`` bit for bit, in about half the time on candidate batches. The
+    cache lives beside the booster (not in the model, whose state ``predict`` must not
+    change) and goes with it.
+    """
+    with _FORESTS_LOCK:
+        hit = _FORESTS.get(booster)
+    if hit is not None and hit[0] == trees:
+        return hit[1]
+    forest = Forest.from_booster(booster, trees)
+    with _FORESTS_LOCK:
+        _FORESTS[booster] = (trees, forest)
+    return forest
 
 
 class TaskModel(BaseEstimator):
@@ -242,11 +268,10 @@ class TaskModel(BaseEstimator):
         return booster
 
     def predict(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
-        """Raw margins of ``X``."""
+        """Raw margins of ``X`` (LightGBM's raw scores, computed by :class:`~recsys._forest.Forest`)."""
         booster = self._check()
         X = validate_data(self, X, reset=False, dtype=np.float32, ensure_all_finite="allow-nan")
-        return np.asarray(booster.predict(X, raw_score=True, num_iteration=self.best_iteration_),
-                          dtype=np.float64)
+        return _forest(booster, self.best_iteration_).predict(X)
 
     def contributions(self, X: NDArray[np.floating]) -> NDArray[np.float64]:
         """TreeSHAP values in margin space; the last column is the expected value."""
