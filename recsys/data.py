@@ -220,12 +220,13 @@ def _read_sources(
 
 def _duplicate_exposures(name: str, frame: pd.DataFrame) -> list[str]:
     """Warn if some rows repeat an earlier row's user, item and timestamp."""
-    keys = pd.DataFrame({
-        "u": frame["user_id"].cat.codes.to_numpy(),
-        "i": frame["item_id"].cat.codes.to_numpy(),
-        "t": frame["timestamp"].to_numpy("datetime64[ns]").view(np.int64),
-    })
-    rows = np.flatnonzero(keys.duplicated().to_numpy())
+    users, items = frame["user_id"].cat, frame["item_id"].cat
+    pair = (users.codes.to_numpy(np.int64) * max(1, len(items.categories))
+            + items.codes.to_numpy(np.int64))
+    ts = frame["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
+    order = np.lexsort((pair, ts))  # stable: equal rows keep their file order
+    same = (pair[order[1:]] == pair[order[:-1]]) & (ts[order[1:]] == ts[order[:-1]])
+    rows = np.sort(order[1:][same])  # every repeat after the first
     if not rows.size:
         return []
     n, shown = rows.size, ", ".join(str(r + 1) for r in rows[:3])
