@@ -29,6 +29,44 @@ def _prior_sums_sorted(order: NDArray[np.int64], key: NDArray[np.int64],
         run += values[r, :]
 
 
+_RADIX_BITS = 16
+
+
+@njit(cache=True)
+def stable_argsort(key: NDArray[np.int64]) -> NDArray[np.int64]:  # pragma: no cover - numba
+    """Return the stable ascending order of integer ``key`` (LSD radix sort, 16 bits a pass).
+
+    Same result as ``np.argsort(key, kind="stable")``, in O(n) per 16 bits of the keys'
+    range: group keys (codes, or codes times the number of items) need two or three
+    passes where a comparison sort needs log n.
+    """
+    n = key.shape[0]
+    order = np.arange(n)
+    if n < 2:
+        return order
+    low = key.min()
+    span = np.uint64(key.max() - low)
+    tmp = np.empty(n, dtype=np.int64)
+    counts = np.empty((1 << _RADIX_BITS) + 1, dtype=np.int64)
+    mask = np.uint64((1 << _RADIX_BITS) - 1)
+    shift = np.uint64(0)
+    while True:
+        counts[:] = 0
+        for k in range(n):
+            counts[((np.uint64(key[order[k]] - low) >> shift) & mask) + 1] += 1
+        for j in range(1, counts.shape[0]):
+            counts[j] += counts[j - 1]
+        for k in range(n):
+            r = order[k]
+            d = (np.uint64(key[r] - low) >> shift) & mask
+            tmp[counts[d]] = r
+            counts[d] += 1
+        order, tmp = tmp, order
+        shift += np.uint64(_RADIX_BITS)
+        if shift >= np.uint64(64) or (span >> shift) == np.uint64(0):
+            return order
+
+
 def prior_sums(
     key: NDArray[np.int64], ts: NDArray[np.int64], values: NDArray[np.float64]
 ) -> NDArray[np.float64]:
@@ -59,8 +97,12 @@ def prior_sums(
     key = np.ascontiguousarray(key, dtype=np.int64)
     ts = np.ascontiguousarray(ts, dtype=np.int64)
     # rows sorted by time (as Dataset.interactions is) need only a stable sort by key
-    order = (np.argsort(key, kind="stable") if bool(np.all(ts[1:] >= ts[:-1]))
-             else np.lexsort((ts, key)))
+    if not bool(np.all(ts[1:] >= ts[:-1])):
+        order = np.lexsort((ts, key))
+    elif int(key.max()) - int(key.min()) < 1 << 32:  # two radix passes beat a comparison sort
+        order = stable_argsort(key)
+    else:  # (user, item) keys: three passes of scattered reads lose to NumPy's sort
+        order = np.argsort(key, kind="stable")
     _prior_sums_sorted(order.astype(np.int64, copy=False), key, ts,
                        np.ascontiguousarray(values, dtype=np.float64), out)
     return out

@@ -218,3 +218,12 @@ def test_prior_sums_equal_a_brute_force_sum_of_strictly_earlier_rows(
                           if key[j] == key[r] and ts[j] < ts[r]) for c in range(2)]
                      for r in range(len(rows))])
     np.testing.assert_allclose(prior_sums(key, ts, val), want, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-(2**40), 2**40), max_size=300), st.integers(0, 3))
+def test_stable_argsort_equals_numpy_stable_sort(keys: list[int], narrow: int) -> None:
+    """Ties keep their order (rows are in time order), over any key range."""
+    key = np.asarray(keys, dtype=np.int64) // (2**(12 * narrow))  # many ties when narrow
+    from recsys.features._aggregate import stable_argsort
+    assert np.array_equal(stable_argsort(key), np.argsort(key, kind="stable"))
