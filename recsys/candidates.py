@@ -1,11 +1,19 @@
 """Per-user candidate items from several sources, merged without duplicates.
 
 Every source works from what the :class:`~recsys.features.FeatureStore` knows at the
-cutoff, and none builds a users × items matrix:
+cutoff, and none builds a users × items matrix. An item's popularity is its positives
+before the cutoff (exposures break ties).
 
 - ``popular``: the catalogue's most popular items, ranked once;
-- ``category``: each category's most popular items, ranked once per category, given to
-  each user for their top three categories (positives, then exposures), interleaved;
+- ``category``: the items a user is most likely to engage with if they pick a category
+  by their interest and an item in it by popularity: ``pop(i) / pop(c) * p(c | u)``,
+  where ``p(c | u)`` is the user's interest in category c (positives, plus a quarter
+  per exposure) with the catalogue's category shares (by popularity) as a prior worth
+  :data:`_INTEREST_PRIOR` positives. A user without history gets the catalogue by
+  popularity; a user with one category gets its items, then the rest of the catalogue:
+  no slot stays empty while the catalogue has items. Found exactly by merging the
+  user's categories' popularity lists with the catalogue's (``O(m)`` per category the
+  user touched). Excluded items are skipped inside the source, so its list is full;
 - ``cooccurrence``: a sparse item × item count of the users' positive histories, cut to
   each item's ``2 * per_user`` most co-engaged items, summed over the user's positives (a
   sparse product per block of users). A user's history is their positives before the
@@ -13,13 +21,15 @@ cutoff, and none builds a users × items matrix:
 - ``latent``: the items with the largest dot product with the user's latent factor
   (those at or above ``-1e-6``), found exactly: items are scanned in decreasing norm and
   the scan stops once the norm bound of the next items falls below the user's m-th best
-  score (Cauchy–Schwarz). Latent factors of skewed data have skewed norms, so a scan
-  visits a small share of the catalogue; items of equal norm would be visited all (the
-  work of a users × items product, in constant memory). A user without a factor (all
-  zeros) gets none.
+  score (Cauchy–Schwarz). A user without a factor (all zeros) gets none.
 
-Each list is best first, ties to the lower item code. Users are handled in blocks that
-fit a working-memory budget; the result does not depend on the block size.
+Each list is best first, ties to the lower item code. The merge fills a user's slots by
+weighted turns (:func:`_shares`): the category source has share 1; co-occurrence and
+latent, which need the user's own positives ``h``, get up to 0.1 each, growing as
+``h / (h + 5)``; popularity, a hedge for cold users, up to 0.05, shrinking as
+``1 / (1 + h)``. A source used alone fills every slot. Beside the category source the
+other sources propose lists of twice their largest share of slots only. Users are handled
+in blocks that fit a working-memory budget; the result does not depend on the block size.
 """
 
 from __future__ import annotations
@@ -31,9 +41,9 @@ from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit, prange
 from numpy.typing import NDArray
 
+from recsys import _candidate_kernels as kernels
 from recsys.features import FeatureStore
 
 __all__ = ["SEEN", "SOURCES", "CandidateSet", "candidate_recall", "exclusion_label",
@@ -52,10 +62,6 @@ _HISTORY = 500
 _TOP_CATEGORIES = 3
 _NEIGHBOURS = 2
 """Co-occurrence keeps ``_NEIGHBOURS * per_user`` neighbours of each item."""
-_FLOOR = 1e-6
-"""Latent items whose dot product with the user is below ``-_FLOOR`` are never proposed."""
-_CHUNK = 256
-"""Items per step of the latent scan (the norm bound is checked once per step)."""
 _MERGE_BYTES = 16
 """Working bytes of one (user, rank, source) slot of the lists being made and merged."""
 _PRODUCT_BYTES = 32
@@ -106,110 +112,6 @@ class CandidateSet:
         return u.astype(np.int64), self.items[u, c].astype(np.int64)
 
 
-# --- kernels: the m best (score desc, code asc) of a stream, kept in a min-heap ---------
-
-@njit(cache=True, inline="always")
-def _below(v1: float, c1: int, v2: float, c2: int) -> bool:  # pragma: no cover
-    """Whether ``(v1, c1)`` ranks after ``(v2, c2)``: lower score, or equal and higher code."""
-    return v1 < v2 or (v1 == v2 and c1 > c2)
-
-
-@njit(cache=True)
-def _sift_down(hv: NDArray[np.float64], hc: NDArray[np.int64], i: int,
-               n: int) -> None:  # pragma: no cover
-    while 2 * i + 1 < n:
-        w = 2 * i + 1
-        if w + 1 < n and _below(hv[w + 1], hc[w + 1], hv[w], hc[w]):
-            w += 1
-        if not _below(hv[w], hc[w], hv[i], hc[i]):
-            return
-        hv[i], hv[w] = hv[w], hv[i]
-        hc[i], hc[w] = hc[w], hc[i]
-        i = w
-
-
-@njit(cache=True)
-def _push(hv: NDArray[np.float64], hc: NDArray[np.int64], n: int, v: float,
-          c: int) -> int:  # pragma: no cover
-    """Offer ``(v, c)`` to the heap of the ``n`` best (root: the worst kept); return n."""
-    if n == hv.size:
-        if _below(v, c, hv[0], hc[0]):
-            return n
-        hv[0], hc[0] = v, c
-        _sift_down(hv, hc, 0, n)
-        return n
-    i = n
-    hv[i], hc[i] = v, c
-    while i > 0 and _below(hv[i], hc[i], hv[(i - 1) // 2], hc[(i - 1) // 2]):
-        p = (i - 1) // 2
-        hv[i], hv[p] = hv[p], hv[i]
-        hc[i], hc[p] = hc[p], hc[i]
-        i = p
-    return n + 1
-
-
-@njit(cache=True)
-def _drain(hv: NDArray[np.float64], hc: NDArray[np.int64], n: int, out_c: NDArray[np.int32],
-           out_v: NDArray[np.float64]) -> None:  # pragma: no cover
-    """Write the heap's ``n`` entries best first (heapsort: the worst goes last)."""
-    for last in range(n - 1, -1, -1):
-        out_c[last], out_v[last] = hc[0], hv[0]
-        hv[0], hc[0] = hv[last], hc[last]
-        _sift_down(hv, hc, 0, last)
-
-
-@njit(parallel=True, cache=True)
-def _csr_top(indptr: NDArray[np.int64], indices: NDArray[np.int32], data: NDArray[np.float64],
-             m: int, out_i: NDArray[np.int32], out_v: NDArray[np.float64]
-             ) -> None:  # pragma: no cover
-    """Write each row's ``m`` largest positive entries (column, value) into ``out_*``."""
-    for r in prange(indptr.size - 1):
-        hv = np.empty(m, np.float64)
-        hc = np.empty(m, np.int64)
-        n = 0
-        for p in range(indptr[r], indptr[r + 1]):
-            if data[p] > 0.0:
-                n = _push(hv, hc, n, data[p], indices[p])
-        _drain(hv, hc, n, out_i[r], out_v[r])
-
-
-@njit(parallel=True, cache=True)
-def _latent_top(user: NDArray[np.float64], item_t: NDArray[np.float64],
-                codes: NDArray[np.int64], item_norm: NDArray[np.float64], m: int,
-                out: NDArray[np.int32]) -> None:  # pragma: no cover
-    """Write each user's ``m`` items of largest dot product (>= -_FLOOR) into ``out``.
-
-    ``item_t`` is (dim, n_items) with items in decreasing ``item_norm``; ``codes`` maps
-    those columns to item codes. The scan of a user stops once even the norm bound of
-    the next items falls below the m-th best score.
-    """
-    dim, n_items = item_t.shape
-    for u in prange(user.shape[0]):
-        u_norm = 0.0
-        for k in range(dim):
-            u_norm += user[u, k] * user[u, k]
-        u_norm = np.sqrt(u_norm)
-        if u_norm == 0.0:
-            continue
-        hv = np.empty(m, np.float64)
-        hc = np.empty(m, np.int64)
-        acc = np.empty(_CHUNK, np.float64)
-        n = 0
-        for a in range(0, n_items, _CHUNK):
-            if n == m and u_norm * item_norm[a] * (1.0 + 1e-9) < hv[0]:
-                break
-            w = min(_CHUNK, n_items - a)
-            acc[:w] = 0.0
-            for k in range(dim):  # dimension-outer: the inner loop vectorises
-                x = user[u, k]
-                for j in range(w):
-                    acc[j] += x * item_t[k, a + j]
-            for j in range(w):
-                if acc[j] >= -_FLOOR:
-                    n = _push(hv, hc, n, acc[j], codes[a + j])
-        _drain(hv, hc, n, out[u], np.empty(m, np.float64))
-
-
 # --- helpers --------------------------------------------------------------------------
 
 def _blocks(cost: NDArray[np.float64], budget: float) -> list[tuple[int, int]]:
@@ -249,7 +151,7 @@ def _row_top(mat: sp.csr_matrix, m: int) -> tuple[NDArray[np.int32], NDArray[np.
     """Each row's ``m`` largest positive entries: (columns, values), -1 / 0 padded."""
     out_i = np.full((mat.shape[0], m), -1, np.int32)
     out_v = np.zeros((mat.shape[0], m), np.float64)
-    _csr_top(mat.indptr.astype(np.int64, copy=False), mat.indices.astype(np.int32, copy=False),
+    kernels.csr_top(mat.indptr.astype(np.int64, copy=False), mat.indices.astype(np.int32, copy=False),
              mat.data.astype(np.float64, copy=False), m, out_i, out_v)
     return out_i, out_v
 
@@ -262,13 +164,25 @@ def _popularity(store: FeatureStore) -> NDArray[np.float64]:
 
 # --- sources: each returns a function giving the ranked lists of users a..b-1 ---------
 
-_Propose = Callable[[int, int], NDArray[np.int32]]
+@dataclass(frozen=True, slots=True)
+class _Bans:
+    """What is never proposed: items per user (keys' items, sorted by key), and for all."""
+
+    items: NDArray[np.int64]
+    """Banned item codes, sorted by user, then item."""
+    bounds: NDArray[np.int64]
+    """(n_users + 1,) user u's banned items are ``items[bounds[u]:bounds[u + 1]]``."""
+    never: NDArray[np.bool_]
+    """(n_items,) items never proposed to anyone."""
+
+
+_Propose = Callable[[int, int, _Bans], NDArray[np.int32]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Source:
     propose: _Propose
-    """Ranked lists of users ``a..b-1``: (b - a, m) item codes, -1 padded."""
+    """Ranked lists of users ``a..b-1`` (given the bans): (b - a, m) item codes, -1 padded."""
     cost: NDArray[np.float64] | None = None
     """Working bytes of each user's lists, beyond the merge; None: negligible."""
 
@@ -276,31 +190,45 @@ class _Source:
 def _popular(store: FeatureStore, m: int) -> _Source:
     n_i = len(store.item_ids)
     top = _group_top(np.arange(n_i), _popularity(store), np.zeros(n_i, np.int64), 1, m)
-    return _Source(lambda a, b: np.repeat(top, b - a, axis=0))
+    return _Source(lambda a, b, _: np.repeat(top, b - a, axis=0))
 
 
-def _user_categories(store: FeatureStore) -> NDArray[np.int32]:
-    """(n_users, 3) each user's top categories by positives, then exposures; -1 padded."""
-    ok = store.uc_keys >= 0  # negative keys: items without a category
-    u, c = np.divmod(store.uc_keys[ok], store.n_categories)  # sorted by user, then category
-    interest = store.uc_totals[ok, 1] + 1e-3 * store.uc_totals[ok, 0]
-    indptr = np.r_[0, np.cumsum(np.bincount(u, minlength=len(store.user_ids)))]
-    by_user = sp.csr_matrix((interest, c, indptr), shape=(len(store.user_ids),
-                                                          store.n_categories))
-    return _row_top(by_user, _TOP_CATEGORIES)[0]
+_INTEREST_EXPOSURE = 0.25
+"""Weight of an exposure in a user's interest in a category (a positive weighs 1)."""
+_INTEREST_PRIOR = 2.0
+"""Weight of the catalogue's category shares in each user's category interest."""
 
 
 def _category(store: FeatureStore, m: int) -> _Source:
+    n_u, n_i, n_c = len(store.user_ids), len(store.item_ids), store.n_categories
+    pop = _popularity(store)
     cat = store.item_category
-    known = np.flatnonzero(cat >= 0)
-    per_cat = _group_top(known, _popularity(store)[known], cat[known], store.n_categories, m)
-    user_cats = _user_categories(store)
-    rank = np.arange(m)
+    code = np.arange(n_i)
+    glob = np.lexsort((code, -pop))
+    known = glob[cat[glob] >= 0]
+    by_cat = known[np.argsort(cat[known], kind="stable")]
+    cat_ptr = np.r_[0, np.cumsum(np.bincount(cat[known], minlength=n_c))]
+    cat_pop = np.bincount(cat[known], weights=pop[known], minlength=n_c)
+    total = max(float(pop.sum()), 1e-300)
+    ok = store.uc_keys >= 0
+    u, c = np.divmod(store.uc_keys[ok], n_c)
+    interest = store.uc_totals[ok, 1] + _INTEREST_EXPOSURE * store.uc_totals[ok, 0]
+    norm = np.bincount(u, weights=interest, minlength=n_u) + _INTEREST_PRIOR
+    weight = interest / norm[u] / np.maximum(cat_pop[c], 1e-300)
+    keep = weight > 0
+    u, c, weight = u[keep], c[keep], weight[keep]
+    indptr = np.r_[0, np.cumsum(np.bincount(u, minlength=n_u))].astype(np.int64)
+    base = np.asarray(_INTEREST_PRIOR / norm / total, np.float64)
+    args = (cat_ptr.astype(np.int64), by_cat.astype(np.int64), pop[by_cat],
+            glob.astype(np.int64), pop[glob], cat.astype(np.int64))
 
-    def propose(a: int, b: int) -> NDArray[np.int32]:
-        # rank r takes the (r // 3)-th item of the user's (r % 3)-th category
-        cats = user_cats[a:b, rank % _TOP_CATEGORIES]
-        return np.where(cats >= 0, per_cat[np.maximum(cats, 0), rank // _TOP_CATEGORIES], -1)
+    def propose(a: int, b: int, bans: _Bans) -> NDArray[np.int32]:
+        out = np.full((b - a, m), -1, np.int32)
+        lo, hi = indptr[a], indptr[b]
+        kernels.affinity_top(indptr[a:b + 1] - lo, c[lo:hi].astype(np.int64), weight[lo:hi],
+                             base[a:b], *args, bans.bounds[a:b + 1], bans.items, bans.never,
+                             out)
+        return out
 
     return _Source(propose)
 
@@ -335,15 +263,15 @@ def _neighbours(history: sp.csr_matrix, n: int) -> sp.csr_matrix:
     return sp.csr_matrix((top_v[r, k], (r, top_i[r, k])), shape=(n_i, n_i))
 
 
-def _cooccurrence(store: FeatureStore, m: int) -> _Source:
+def _cooccurrence(store: FeatureStore, m: int, per_user: int) -> _Source:
     history = _history(store)
-    neighbours = _neighbours(history, _NEIGHBOURS * m)
-    per_user = history @ np.diff(neighbours.indptr).astype(np.float64)
+    neighbours = _neighbours(history, _NEIGHBOURS * per_user)
+    entries = history @ np.diff(neighbours.indptr).astype(np.float64)
 
-    def propose(a: int, b: int) -> NDArray[np.int32]:
+    def propose(a: int, b: int, _: _Bans) -> NDArray[np.int32]:
         return _row_top((history[a:b] @ neighbours).tocsr(), m)[0]
 
-    return _Source(propose, cost=per_user * _PRODUCT_BYTES)
+    return _Source(propose, cost=entries * _PRODUCT_BYTES)
 
 
 def _latent(store: FeatureStore, m: int) -> _Source:
@@ -353,22 +281,23 @@ def _latent(store: FeatureStore, m: int) -> _Source:
     item_t = np.ascontiguousarray(item[order].T)
     user = np.ascontiguousarray(store.latent_user, dtype=np.float64)
 
-    def propose(a: int, b: int) -> NDArray[np.int32]:
+    def propose(a: int, b: int, _: _Bans) -> NDArray[np.int32]:
         out = np.full((b - a, m), -1, np.int32)
         if b > a and item_t.shape[1]:
-            _latent_top(user[a:b], item_t, order.astype(np.int64), norm[order], m, out)
+            kernels.latent_top(user[a:b], item_t, order.astype(np.int64), norm[order], m, out)
         return out
 
     return _Source(propose)
 
 
-def _prepare(name: str, store: FeatureStore, m: int) -> _Source:
+def _prepare(name: str, store: FeatureStore, m: int, per_user: int) -> _Source:
+    """Prepare source ``name`` to propose lists of ``m`` items to users of ``per_user`` slots."""
     if name == "popular":
         return _popular(store, m)
     if name == "category":
         return _category(store, m)
     if name == "cooccurrence":
-        return _cooccurrence(store, m)
+        return _cooccurrence(store, m, per_user)
     if name == "latent":
         return _latent(store, m)
     raise ValueError(f"candidates: unknown source '{name}'; use some of {', '.join(SOURCES)}")
@@ -376,33 +305,40 @@ def _prepare(name: str, store: FeatureStore, m: int) -> _Source:
 
 # --- merge ----------------------------------------------------------------------------
 
-@njit(parallel=True, cache=True)
-def _merge(lists: NDArray[np.int32], src_idx: NDArray[np.int8], bounds: NDArray[np.int64],
-           banned: NDArray[np.int64], never: NDArray[np.bool_], out_items: NDArray[np.int32],
-           out_src: NDArray[np.int8]) -> None:  # pragma: no cover
-    """Fill each user's slots from ``lists`` (sources × users × ranks), rank by rank.
+_SHARE_CAP = {"popular": 0.05, "category": 1.0, "cooccurrence": 0.1, "latent": 0.1}
+"""Most slots each source gets relative to the category source (see :func:`_shares`)."""
+_HALF_EVIDENCE = 5.0
+"""Positives at which co-occurrence and latent get half their most slots."""
 
-    Within a rank the sources go in order; an item already taken, banned for the user
-    (``banned[bounds[u]:bounds[u + 1]]``) or banned for all (``never``) is skipped.
+
+def _list_length(name: str, sources: tuple[str, ...], per_user: int) -> int:
+    """Length of a source's lists: a hedge beside the category source needs fewer.
+
+    Beside the category source (share 1, whose list is always full), a source of cap
+    ``c`` fills at most ``c / (1 + c)`` of the slots; its list holds twice that, for
+    the items other sources took first.
     """
-    n_src, n_u, m = lists.shape
-    step = 4096
-    for c in prange((n_u + step - 1) // step):
-        mark = np.full(never.size, -1, np.int64)  # >= 2u: taken (2u) or banned (2u + 1) for u
-        for u in range(c * step, min(n_u, (c + 1) * step)):
-            for p in range(bounds[u], bounds[u + 1]):
-                mark[banned[p]] = 2 * u + 1
-            n = 0
-            for r in range(m * n_src):
-                item = lists[r % n_src, u, r // n_src]
-                if n == m:
-                    break
-                if item < 0 or never[item] or mark[item] >= 2 * u:
-                    continue
-                mark[item] = 2 * u
-                out_items[u, n] = item
-                out_src[u, n] = src_idx[r % n_src]
-                n += 1
+    if name == "category" or "category" not in sources or len(sources) == 1:
+        return per_user
+    cap = _SHARE_CAP[name]
+    return min(per_user, int(np.ceil(2 * per_user * cap / (1 + cap))))
+
+
+def _shares(store: FeatureStore, sources: tuple[str, ...]) -> NDArray[np.float64]:
+    """Return (sources, users) the relative number of slots each source fills per user.
+
+    The category source, which falls back to popularity for a user without history,
+    has share 1. Co-occurrence and latent need the user's own positives: their share
+    grows as ``h / (h + _HALF_EVIDENCE)`` with the user's positives ``h``, up to their
+    cap. Popularity is a hedge for cold users: its share shrinks as ``1 / (1 + h)``.
+    """
+    col = 1 + store.layout.primary if store.layout.primary >= 0 else 0
+    h = store.user_totals[:, col]
+    grow, shrink = h / (h + _HALF_EVIDENCE), 1.0 / (1.0 + h)
+    only = len(sources) == 1
+    rows = [np.ones_like(h) if only or name == "category" else
+            _SHARE_CAP[name] * (shrink if name == "popular" else grow) for name in sources]
+    return np.stack(rows) if rows else np.zeros((0, h.size))
 
 
 def generate_candidates(
@@ -442,25 +378,29 @@ def generate_candidates(
     prepared = []
     for name in sources:
         log.info("candidates: preparing source %s", name)
-        prepared.append(_prepare(name, store, per_user))
+        prepared.append(_prepare(name, store, _list_length(name, sources, per_user), per_user))
     src_idx = np.array([SOURCES.index(s) for s in sources], dtype=np.int8)
     ban = np.unique(np.asarray(exclude if exclude is not None else [], np.int64))
-    ban_items = ban % max(n_i, 1)
     never = np.zeros(n_i, np.bool_)
     if exclude_items is not None:
         codes = np.asarray(exclude_items, np.int64)
         never[codes[(codes >= 0) & (codes < n_i)]] = True
+    bans = _Bans(items=ban % max(n_i, 1), never=never,
+                 bounds=np.searchsorted(ban, np.arange(n_u + 1, dtype=np.int64) * n_i))
     cost = np.full(n_u, per_user * len(sources) * _MERGE_BYTES, np.float64)
     for s in prepared:
         if s.cost is not None:
             cost += s.cost
     blocks = _blocks(cost, BUDGET_BYTES)
     log.info("candidates: %d users in %d blocks", n_u, len(blocks))
+    share = _shares(store, sources)
     for a, b in blocks:
-        lists = np.stack([s.propose(a, b) for s in prepared])
-        bounds = np.searchsorted(ban, np.arange(a, b + 1, dtype=np.int64) * n_i)
-        _merge(lists, src_idx, bounds.astype(np.int64), ban_items, never,
-               out_items[a:b], out_src[a:b])
+        lists = np.full((len(sources), b - a, per_user), -1, np.int32)
+        for k, s in enumerate(prepared):
+            got = s.propose(a, b, bans)
+            lists[k, :, :got.shape[1]] = got
+        kernels.merge(lists, share[:, a:b], src_idx, bans.bounds[a:b + 1], bans.items, never,
+                      out_items[a:b], out_src[a:b])
     return CandidateSet(items=out_items, source=out_src)
 
 

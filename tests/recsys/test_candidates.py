@@ -13,6 +13,8 @@ import numba
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import recsys.candidates as cand
 from recsys.candidates import SOURCES, CandidateSet, candidate_recall, generate_candidates
@@ -47,7 +49,8 @@ def make_store(pairs: Pairs | np.ndarray, *, n_users: int, item_category: list[i
         item_ids=pd.Index([f"i{k}" for k in range(n_i)]),
         user_static=np.zeros((n_users, 0), f32), item_static=np.zeros((n_i, 0), f32),
         item_numeric=np.zeros((n_i, 0)), item_category=cat,
-        user_totals=np.zeros((n_users, 2)),
+        user_totals=np.column_stack([np.bincount(u, weights=exp, minlength=n_users),
+                                     np.bincount(u, weights=pos, minlength=n_users)]),
         item_totals=np.column_stack([np.bincount(i, weights=exp, minlength=n_i),
                                      np.bincount(i, weights=pos, minlength=n_i)]),
         uc_keys=uc_keys.astype(np.int64), uc_totals=uc_totals,
@@ -73,15 +76,18 @@ def test_popular_ranks_by_positives_then_exposures() -> None:
     assert np.all(got.source == SOURCES.index("popular"))
 
 
-def test_category_interleaves_the_users_top_categories() -> None:
+def test_category_fills_a_one_category_user_from_the_whole_catalogue() -> None:
     # categories of items 0..5: two items each; user 2 sets the items' popularity
     crowd = [(2, 1, 5, 5), (2, 0, 5, 1), (2, 2, 5, 4), (2, 3, 5, 2), (2, 5, 5, 3), (2, 4, 5, 0)]
-    pairs = crowd + [(0, 4, 3, 3), (0, 0, 1, 1), (1, 3, 1, 0)]
-    store = make_store(pairs, n_users=3, item_category=[0, 0, 1, 1, 2, 2], n_categories=3)
-    got = generate_candidates(store, per_user=6, sources=("category",))
-    # user 0: category 2 (3 positives), then 0; a third category slot stays empty
-    # user 1: only exposures, in category 1; user 2: categories 0 and 1 tie, the lower first
-    assert _rows(got) == [[4, 1, 5, 0], [2, 3], [1, 2, 4, 0, 3, 5]]
+    pairs = crowd + [(0, 4, 3, 3), (1, 3, 1, 0)]
+    store = make_store(pairs, n_users=4, item_category=[0, 0, 1, 1, 2, 2], n_categories=3)
+    got = _rows(generate_candidates(store, per_user=6, sources=("category",)))
+    # user 0 clicked in category 2 only: its items first (by popularity), then every
+    # other item by popularity; user 3 has no history: the catalogue by popularity
+    assert got[0] == [4, 5, 1, 2, 3, 0]
+    assert got[3] == [1, 2, 4, 5, 3, 0]  # 5.005, 4.005, 3.008, 3.005, 2.006, 1.005
+    assert got[1][:3] == [2, 1, 4]  # one exposure lifts item 2 (category 1) above item 1
+    assert all(len(row) == 6 for row in got)
 
 
 def _co_store() -> FeatureStore:
@@ -150,14 +156,23 @@ def _best(scores: np.ndarray, m: int, keep: np.ndarray) -> list[int]:
     return codes[np.lexsort((codes, -scores[codes]))][:m].tolist()
 
 
-def _reference_lists(store: FeatureStore, m: int) -> dict[str, list[list[int]]]:
-    """Every source's lists from dense users × items arrays (the brute force)."""
+def _reference_lists(store: FeatureStore, m: int, exclude: frozenset[int] = frozenset(),
+                     exclude_items: frozenset[int] = frozenset()) -> dict[str, list[list[int]]]:
+    """Every source's lists from dense users × items arrays (the brute force).
+
+    The category list skips the excluded pairs and items itself.
+    """
     n_u, n_i, n_c = len(store.user_ids), len(store.item_ids), store.n_categories
     pop = store.item_totals[:, 1] + 1e-3 * store.item_totals[:, 0]
-    per_cat = [_best(pop, m, store.item_category == c) for c in range(n_c)]
+    cat = store.item_category
+    pop_c = np.bincount(cat, weights=pop, minlength=n_c)
     interest = np.zeros((n_u, n_c))
     uu, cc = np.divmod(store.uc_keys, n_c)
-    interest[uu, cc] = store.uc_totals[:, 1] + 1e-3 * store.uc_totals[:, 0]
+    interest[uu, cc] = store.uc_totals[:, 1] + cand._INTEREST_EXPOSURE * store.uc_totals[:, 0]
+    norm = interest.sum(axis=1) + cand._INTEREST_PRIOR
+    weight = interest / norm[:, None] / np.maximum(pop_c, 1e-300)[None, :]
+    base = cand._INTEREST_PRIOR / norm / pop.sum()
+    affinity = pop[None, :] * (weight[:, cat] + base[:, None])
     seen = np.zeros((n_u, n_i))
     pu, pi = np.divmod(store.ui_keys[store.ui_totals[:, 1] > 0], n_i)
     seen[pu, pi] = 1
@@ -172,28 +187,41 @@ def _reference_lists(store: FeatureStore, m: int) -> dict[str, list[list[int]]]:
     out: dict[str, list[list[int]]] = {s: [] for s in SOURCES}
     for u in range(n_u):
         out["popular"].append(_best(pop, m, np.ones(n_i, bool)))
-        cats = _best(interest[u], 3, interest[u] > 0) + [-1] * 3
-        slots = [per_cat[cats[r % 3]][r // 3] if cats[r % 3] >= 0
-                 and r // 3 < len(per_cat[cats[r % 3]]) else -1 for r in range(m)]
-        out["category"].append(slots)
+        ok = np.array([u * n_i + i not in exclude and i not in exclude_items
+                       for i in range(n_i)])
+        out["category"].append(_best(affinity[u], m, ok))
         out["cooccurrence"].append(_best(co_scores[u], m, co_scores[u] > 0))
         has_factor = bool(np.any(store.latent_user[u] != 0))
         out["latent"].append(_best(lat[u], m, (lat[u] >= -1e-6) & has_factor))
     return out
 
 
-def _reference_merge(lists: dict[str, list[list[int]]], sources: tuple[str, ...], m: int,
-                     n_items: int, exclude: set[int], exclude_items: set[int]) -> list[list[int]]:
+def _reference_merge(store: FeatureStore, lists: dict[str, list[list[int]]],
+                     sources: tuple[str, ...], m: int, exclude: set[int],
+                     exclude_items: set[int]) -> list[list[int]]:
+    """Weighted turns: the next slot to the source with fewest slots taken per share."""
+    n_i = len(store.item_ids)
+    h = store.user_totals[:, 1]
     rows = []
-    for u in range(len(lists[sources[0]])):
+    for u in range(len(store.user_ids)):
+        share = {s: 1.0 if s == "category" or len(sources) == 1 else
+                 cand._SHARE_CAP[s] * (1 / (1 + h[u]) if s == "popular"
+                                        else h[u] / (h[u] + cand._HALF_EVIDENCE))
+                 for s in sources}
+        todo = {s: lists[s][u][:cand._list_length(s, sources, m)] for s in sources}
+        todo = {s: [x for x in row if x >= 0] for s, row in todo.items()}
+        taken = dict.fromkeys(sources, 0)
         got: list[int] = []
-        for r in range(m):
-            for s in sources:
-                row = lists[s][u]
-                item = row[r] if r < len(row) else -1
-                if (item >= 0 and item not in got and item not in exclude_items
-                        and u * n_items + item not in exclude and len(got) < m):
-                    got.append(item)
+        while len(got) < m:
+            live = [s for s in sources if share[s] > 0 and todo[s]]
+            if not live:
+                break
+            s = min(live, key=lambda t: (taken[t] + 0.5) / share[t])
+            item = todo[s].pop(0)
+            if item in got or item in exclude_items or u * n_i + item in exclude:
+                continue
+            got.append(item)
+            taken[s] += 1
         rows.append(got)
     return rows
 
@@ -241,8 +269,9 @@ def test_merged_candidates_match_the_reference_with_exclusions(seed: int) -> Non
     sources = ("latent", "popular", "cooccurrence", "category")
     got = generate_candidates(store, per_user=9, sources=sources, exclude=exclude,
                               exclude_items=exclude_items)
-    want = _reference_merge(_reference_lists(store, 9), sources, 9, n_i,
-                            set(exclude.tolist()), set(exclude_items.tolist()))
+    bans, never = frozenset(exclude.tolist()), frozenset(exclude_items.tolist())
+    want = _reference_merge(store, _reference_lists(store, 9, bans, never), sources, 9,
+                            set(bans), set(never))
     assert _rows(got) == want
     u, i = got.pairs()
     assert not np.isin(u * n_i + i, exclude).any()
@@ -341,3 +370,51 @@ def test_candidate_recall_counts_found_pairs() -> None:
     got = candidate_recall(cands, np.array([0, 0, 1, 1]), np.array([1, 2, 2, 3]), n_items=4)
     assert got["all"] == 0.5
     assert got["category"] == 0.25 and got["cooccurrence"] == 0.25
+
+
+# --- properties of what generation returns ----------------------------------------------
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), per_user=st.integers(1, 30),
+       n_items=st.integers(5, 40), n_banned=st.integers(0, 300),
+       sources=st.permutations(SOURCES).flatmap(
+           lambda p: st.integers(1, len(p)).map(lambda k: tuple(p[:k]))))
+def test_candidates_are_unique_allowed_full_and_block_free(
+        seed: int, per_user: int, n_items: int, n_banned: int,
+        sources: tuple[str, ...]) -> None:
+    rng = np.random.default_rng(seed)
+    store = _random_store(rng, n_users=30, n_items=n_items, integer_factors=False)
+    n_i = len(store.item_ids)
+    exclude = np.unique(rng.integers(0, 30 * n_i, n_banned))
+    never = rng.choice(n_i, 2, replace=False)
+    got = generate_candidates(store, per_user=per_user, sources=sources, exclude=exclude,
+                              exclude_items=never)
+    u, i = got.pairs()
+    assert not np.isin(u * n_i + i, exclude).any()
+    assert not np.isin(i, never).any()
+    assert np.unique(u * n_i + i).size == u.size
+    assert np.all(got.valid == (got.source >= 0))
+    assert np.all(np.diff(got.valid.astype(int), axis=1) <= 0)  # filled slots come first
+    if "category" in sources:  # its list spans the catalogue: every user is served fully
+        allowed = n_i - never.size - np.bincount(exclude // n_i, minlength=30) \
+            + np.bincount(exclude // n_i, weights=np.isin(exclude % n_i, never), minlength=30)
+        np.testing.assert_array_equal(got.valid.sum(axis=1), np.minimum(per_user, allowed))
+    budget = cand.BUDGET_BYTES
+    cand.BUDGET_BYTES = 2048  # a few users per block
+    try:
+        small = generate_candidates(store, per_user=per_user, sources=sources,
+                                    exclude=exclude, exclude_items=never)
+    finally:
+        cand.BUDGET_BYTES = budget
+    np.testing.assert_array_equal(small.items, got.items)
+    np.testing.assert_array_equal(small.source, got.source)
+
+
+def test_shares_follow_each_users_evidence() -> None:
+    pairs = [(0, i, 2, 1) for i in range(20)] + [(1, 0, 1, 0)]
+    store = make_store(pairs, n_users=2, item_category=[0] * 20, n_categories=1)
+    share = dict(zip(SOURCES, cand._shares(store, SOURCES), strict=True))
+    assert np.all(share["category"] == 1.0)
+    assert share["popular"][1] > share["popular"][0]  # the cold user leans on popularity
+    for s in ("cooccurrence", "latent"):  # the user with history on their own signal
+        assert share[s][1] == 0.0 < share[s][0] <= cand._SHARE_CAP[s]
