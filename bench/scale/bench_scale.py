@@ -54,8 +54,23 @@ def make_data(work: Path, n: int) -> tuple[Path, float]:
     return config, time.perf_counter() - t0
 
 
-def run_size(work: Path, n: int, mode: str, keep: bool) -> dict[str, Any]:
+def with_per_user(config: Path, per_user: int | None) -> Path:
+    """``config``, or a sibling copy whose ``[candidates] per_user`` is ``per_user``."""
+    if per_user is None:
+        return config
+    text = config.read_text()
+    if "per_user = " not in text:
+        raise SystemExit(f"bench-scale: {config} has no per_user line to change")
+    out = config.with_name(f"config-per-user-{per_user}.toml")
+    out.write_text("\n".join(f"per_user = {per_user}" if line.startswith("per_user = ")
+                             else line for line in text.splitlines()) + "\n")
+    return out
+
+
+def run_size(work: Path, n: int, mode: str, keep: bool,
+             per_user: int | None = None) -> dict[str, Any]:
     config, gen_s = make_data(work, n)
+    config = with_per_user(config, per_user)
     out = work / f"project-{label(n)}"
     proc = subprocess.run([sys.executable, str(HERE / "_stages.py"), "--config", str(config),
                            "--out", str(out), "--mode", mode],
@@ -67,6 +82,7 @@ def run_size(work: Path, n: int, mode: str, keep: bool) -> dict[str, Any]:
         raise SystemExit(f"bench-scale: {label(n)} ({mode}) failed, exit {proc.returncode}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     result["exposures"], result["data_seconds"] = n, gen_s
+    result["per_user"] = per_user or 100
     return result
 
 
@@ -74,7 +90,7 @@ def print_run(r: dict[str, Any]) -> None:
     n = r["exposures"]
     lb, la = r["load_before"], r["load_after"]
     print(f"\n== {label(n)} exposures ({n // 25:,} users, {n // 125:,} items), mode {r['mode']}: "
-          f"{r['seconds']:.1f} s, peak RSS {max(s['peak_rss_mb'] for s in r['stages']):,.0f} MB"
+          f"{r['per_user']} candidates per user: {r['seconds']:.1f} s, peak RSS {max(s['peak_rss_mb'] for s in r['stages']):,.0f} MB"
           f"  [load avg {lb[0]:.1f} before, {la[0]:.1f} after]")
     if r["data_seconds"]:
         print(f"   (data generation {r['data_seconds']:.0f} s, not counted)")
@@ -140,14 +156,17 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=Path("/tmp/blendscope-scale"),
                     help="where the generated datasets (kept) and projects go")
     ap.add_argument("--keep", action="store_true", help="keep the trained projects too")
+    ap.add_argument("--per-user", type=int, default=None,
+                    help="candidates per user for every run (default: the data's config, 100)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"bench-scale: {TARGETS}")
-    full = [run_size(args.work, parse_size(s), "full", args.keep) for s in args.sizes]
+    full = [run_size(args.work, parse_size(s), "full", args.keep, args.per_user)
+            for s in args.sizes]
     for r in full:
         print_run(r)
     print_exponents(full)
-    only = [run_size(args.work, parse_size(s), "candidates", args.keep)
+    only = [run_size(args.work, parse_size(s), "candidates", args.keep, args.per_user)
             for s in args.candidates_only]
     for r in only:
         print_run(r)
