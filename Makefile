@@ -62,12 +62,13 @@ bench-load: demo
 bench-quality: $(STAMP)
 	$(BIN)/python bench/bench_quality.py
 
-# Issue 11: every stage's time and peak RSS at 1M and 3M exposures, and the stages up to the
-# candidates alone at 10M (datasets kept under /tmp/blendscope-scale). About 20 min and a
-# 14 GB peak (10M features); not in `make test`.
+# Issue 11: every stage's time and peak RSS at 1M, 3M and 10M exposures with the growth
+# exponents, then candidate recall per source at 200 candidates per user (datasets kept
+# under /tmp/blendscope-scale). About 35 min and an 8 GB peak; not in `make test`.
 .PHONY: bench-scale
 bench-scale: $(STAMP)
-	$(BIN)/python bench/scale/bench_scale.py --sizes 1M 3M --candidates-only 10M
+	$(BIN)/python bench/scale/bench_scale.py --sizes 1M 3M 10M
+	$(BIN)/python bench/scale/bench_scale.py --per-user 200 --candidates-only 1M 3M 10M
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache .mypy_cache
