@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,7 +26,7 @@ from recsys.errors import ArtifactError
 from recsys.features import FeatureSpec, Layout
 from recsys.tasks import TaskSpec
 
-__all__ = ["FORMAT_VERSION", "Manifest", "package_version", "project_label", "read_manifest"]
+__all__ = ["FORMAT_VERSION", "Manifest", "SweepEntry", "TransformedEntry", "package_version", "project_label", "read_manifest"]
 
 FORMAT_VERSION = 2
 """Version of the saved-project layout; 2 added the schema, required hashes and safe paths."""
@@ -89,6 +89,16 @@ class DatasetEntry(_Strict):
     item_category: str | None
 
 
+class EngineEntry(_Strict):
+    """Where the models were fitted and the candidates scored (``[engine] kind = "dask"``)."""
+
+    kind: Literal["dask"]
+    workers: Annotated[int, Field(ge=1)]
+    """Dask workers at training time."""
+    threads_per_worker: Annotated[int, Field(ge=1)]
+    """Threads of the first worker (LightGBM's ``num_threads`` there)."""
+
+
 class MetricsEntry(BaseModel):
     """Training metrics.
 
@@ -104,6 +114,27 @@ class MetricsEntry(BaseModel):
     trees: dict[str, int]
     """Trees kept by early stopping, per model."""
     health: dict[str, Any] | None = None
+    engine: EngineEntry | None = None
+    """The Dask cluster used; None: trained in one process (``[engine] kind = "local"``)."""
+
+
+class SweepEntry(_Strict):
+    """The weight sweep computed at save time (read lazily, hashed like every file)."""
+
+    file: str
+    """Path of the sweep JSON, relative to the project directory (listed in ``files``)."""
+    transform: TransformKind
+    k: Annotated[int, Field(ge=1)]
+    steps: Annotated[int, Field(ge=1)]
+    """Grid steps per unit of weight (``simplex_grid(n_tasks, steps)``)."""
+
+
+class TransformedEntry(_Strict):
+    """The candidates' transformed task scores saved for one transform (memory-mapped)."""
+
+    file: str
+    """Path of the float32 ``.npy`` array (n_tasks, n_users, n_cand), listed in ``files``."""
+    transform: TransformKind
 
 
 class Manifest(_Strict):
@@ -125,6 +156,10 @@ class Manifest(_Strict):
     metrics: MetricsEntry
     files: dict[str, _Digest] = Field(min_length=1)
     """Every file of the project (relative path -> SHA-256); the loader opens no other."""
+    sweep: SweepEntry | None = None
+    """The sweep saved with the project (None: projects saved without one)."""
+    transformed: TransformedEntry | None = None
+    """The config transform's candidate table, saved (None: computed when first needed)."""
 
 
 def project_label(path: str | Path) -> str:
@@ -288,6 +323,10 @@ def _consistency(m: Manifest) -> list[str]:
         bad = path_problem(rel)
         if bad:
             problems.append(f"key 'files': path {show_value(rel)} {bad}")
+    extra = {"sweep": m.sweep.file if m.sweep is not None else None,
+             "transformed": m.transformed.file if m.transformed is not None else None}
+    problems += [f"key '{key}.file': {show_value(rel)} is not listed in 'files'"
+                 for key, rel in extra.items() if rel is not None and rel not in m.files]
     for name, entry in m.models.items():
         bad = path_problem(entry.file)
         if bad:

@@ -7,11 +7,19 @@ typo never silently falls back to a default.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from recsys.blend import TransformKind
 from recsys.errors import SchemaError
@@ -20,6 +28,7 @@ __all__ = [
     "BlendConfig",
     "CandidatesConfig",
     "DataConfig",
+    "EngineConfig",
     "FeedbackConfig",
     "FeaturesConfig",
     "ModelParams",
@@ -184,6 +193,68 @@ class BlendConfig(BaseModel):
     k: int = Field(default=10, ge=1, le=1000)
 
 
+_SCHEDULER = re.compile(r"^tcp://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})$")
+_MEMORY = re.compile(r"^(auto|[0-9]+(\.[0-9]+)?\s*([kKMGT]i?B|B)?)$")
+
+
+class EngineConfig(BaseModel):
+    """Where training and candidate scoring run (``[engine]``).
+
+    ``kind = "local"`` runs everything in this process. ``kind = "dask"`` fits each
+    task's model with ``lightgbm.dask`` and scores the candidates on a Dask cluster
+    (:mod:`recsys.engine`): ``scheduler = "local"`` starts a ``distributed.LocalCluster``
+    on this machine, ``scheduler = "tcp://host:port"`` connects to a running scheduler.
+    """
+
+    model_config = _STRICT
+    kind: Literal["local", "dask"] = "local"
+    scheduler: str | None = None
+    """``"local"`` (start a cluster of worker processes here) or ``"tcp://host:port"``
+    (an existing scheduler's address); needed, and only allowed, with ``kind = "dask"``."""
+    workers: int | None = Field(default=None, ge=1, le=256)
+    """Worker processes of a local cluster (default: 2)."""
+    threads_per_worker: int | None = Field(default=None, ge=1, le=256)
+    """Threads of each local worker (default: the machine's cores shared out among them)."""
+    memory_limit: str | None = None
+    """Memory cap of each local worker, in Dask's notation (``"4GB"``, ``"512MiB"``,
+    ``"auto"``: the machine's memory shared out); default: ``"auto"``."""
+
+    @field_validator("scheduler")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and value != "local" and not _SCHEDULER.match(value):
+            raise ValueError('use "local" (start a cluster on this machine) or a scheduler '
+                             'address "tcp://host:port", e.g. "tcp://10.0.0.5:8786"')
+        return value
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory(cls, value: str | None) -> str | None:
+        if value is not None and not _MEMORY.match(value.strip()):
+            raise ValueError('use a size such as "4GB" or "512MiB", or "auto"')
+        return value
+
+    @model_validator(mode="after")
+    def _kind(self) -> EngineConfig:
+        own = [k for k in ("workers", "threads_per_worker", "memory_limit")
+               if getattr(self, k) is not None]
+        if self.kind == "local":
+            extra = (["scheduler"] if self.scheduler is not None else []) + own
+            if extra:
+                raise ValueError(f"{' and '.join(extra)} {'is' if len(extra) == 1 else 'are'} "
+                                 'only used with kind = "dask"; set kind = "dask" or remove '
+                                 f"{'it' if len(extra) == 1 else 'them'}")
+        elif self.scheduler is None:
+            raise ValueError('kind = "dask" needs a scheduler: scheduler = "local" (start '
+                             'a cluster on this machine) or scheduler = "tcp://host:port" '
+                             "(connect to a running one)")
+        elif self.scheduler != "local" and own:
+            raise ValueError(f"{' and '.join(own)} {'is' if len(own) == 1 else 'are'} only "
+                             'used with scheduler = "local"; a running cluster\'s workers are '
+                             "set where the cluster is started")
+        return self
+
+
 class ProjectConfig(BaseModel):
     """The whole ``config.toml``."""
 
@@ -196,6 +267,7 @@ class ProjectConfig(BaseModel):
     model: ModelParams = ModelParams(seed=7)
     blend: BlendConfig = BlendConfig()
     feedback: FeedbackConfig = FeedbackConfig()
+    engine: EngineConfig = EngineConfig()
 
     @model_validator(mode="after")
     def _tasks(self) -> ProjectConfig:

@@ -22,6 +22,7 @@ from recsys.candidates import (
 )
 from recsys.config import ProjectConfig
 from recsys.data import Dataset, load_dataset
+from recsys.engine import DaskEngine, open_engine, score_block
 from recsys.features import BuiltFeatures, FeatureStore, build_features
 from recsys.health import FitSummary, LearningCurve, PriorTotals, assess_models
 from recsys.metrics import binary_metrics, ranking_metrics, regression_metrics
@@ -119,11 +120,13 @@ def task_rows(ds: Dataset, built: BuiltFeatures, task: TaskSpec) -> TaskRows:
 
 def fit_task_model(task: TaskSpec, ds: Dataset, built: BuiltFeatures, rows: TaskRows,
                    params: dict[str, Any] | None = None, *,
-                   negatives: NDArray[np.float32] | None = None) -> TaskModel:
+                   negatives: NDArray[np.float32] | None = None,
+                   engine: DaskEngine | None = None) -> TaskModel:
     """Fit one task's model on ``rows``, early-stopped on their validation rows.
 
     ``params`` are :class:`TaskModel` keywords; default: the config's
-    (:func:`model_params`).
+    (:func:`model_params`). With an ``engine``, the model is fitted on its Dask workers
+    (:meth:`recsys.engine.DaskEngine.fit`).
     """
     y_all = ds.interactions[task.label].to_numpy(dtype=np.float64)
     X = built.rows.X
@@ -134,10 +137,13 @@ def fit_task_model(task: TaskSpec, ds: Dataset, built: BuiltFeatures, rows: Task
     if negatives is not None and negatives.shape[0]:  # [feedback] negatives_for
         X_fit = np.vstack([X_fit, negatives])
         y_fit = np.concatenate([y_fit, np.zeros(negatives.shape[0])])
-    return model.fit(X_fit, y_fit, group=rows.group_train,
-                     eval_set=(X[va], y_all[va]) if va.size else None,
-                     eval_group=rows.group_validation, feature_names=built.rows.names(),
-                     categorical_features=built.rows.categorical_indices())
+    how: dict[str, Any] = dict(group=rows.group_train,
+                               eval_set=(X[va], y_all[va]) if va.size else None,
+                               eval_group=rows.group_validation,
+                               feature_names=built.rows.names(),
+                               categorical_features=built.rows.categorical_indices())
+    return model.fit(X_fit, y_fit, **how) if engine is None \
+        else engine.fit(model, X_fit, y_fit, **how)
 
 
 def _fit_windows(ds: Dataset, built: BuiltFeatures) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
@@ -164,18 +170,21 @@ def _fit_summaries(ds: Dataset, built: BuiltFeatures, tasks: tuple[TaskSpec, ...
 
 def fit_task_models(ds: Dataset, built: BuiltFeatures, tasks: tuple[TaskSpec, ...],
                     progress: Progress, start: float, span: float, *,
-                    negatives: NDArray[np.float32] | None = None) -> dict[str, TaskModel]:
+                    negatives: NDArray[np.float32] | None = None,
+                    engine: DaskEngine | None = None) -> dict[str, TaskModel]:
     """Fit one LightGBM model per task, early-stopped on the validation window.
 
     ``negatives`` are extra label-0 feature rows for the task ``[feedback] negatives_for``
-    names (the analysts' flagged pairs), appended to its training rows only.
+    names (the analysts' flagged pairs), appended to its training rows only. ``engine``:
+    fit on its Dask workers instead of in this process.
     """
     models: dict[str, TaskModel] = {}
     target = ds.config.feedback.negatives_for
     for k, task in enumerate(tasks):
         progress(f"training model '{task.name}' ({task.kind})", start + span * k / len(tasks))
         models[task.name] = fit_task_model(task, ds, built, task_rows(ds, built, task),
-                                           negatives=negatives if task.name == target else None)
+                                           negatives=negatives if task.name == target else None,
+                                           engine=engine)
     return models
 
 
@@ -196,18 +205,15 @@ def feedback_negatives(flags: FlagSet | None, store: FeatureStore) -> NDArray[np
 
 
 def _score_candidates(store: FeatureStore, cands: CandidateSet, models: dict[str, TaskModel],
-                      names: tuple[str, ...]) -> NDArray[np.float32]:
+                      names: tuple[str, ...], engine: DaskEngine | None = None
+                      ) -> NDArray[np.float32]:
+    if engine is not None:
+        return engine.score_candidates(store, cands.items, models, names, chunk=_SCORE_CHUNK)
     out = np.full((len(names),) + cands.items.shape, np.nan, dtype=np.float32)
     # a block of users at a time (about _SCORE_CHUNK pairs): no copy of all pairs is held
     step = max(1, _SCORE_CHUNK // max(1, cands.items.shape[1]))
     for a in range(0, cands.items.shape[0], step):
-        block = cands.items[a:a + step]
-        r, c = np.nonzero(block >= 0)
-        if r.size == 0:
-            continue
-        X = store.features_for(r + a, block[r, c]).X
-        for k, name in enumerate(names):
-            out[k, r + a, c] = models[name].predict(X)
+        out[:, a:a + step] = score_block(store, cands.items[a:a + step], a, models, names)
     return out
 
 
@@ -309,10 +315,14 @@ def train(config_path: str | Path, *, progress: Progress | None = None,
                                 exclude=np.union1d(_exclusion_keys(ds, store), flagged_pairs),
                                 exclude_items=flagged_items)
     negatives = feedback_negatives(flags, store) if ds.config.feedback.negatives_for else None
-    models = fit_task_models(ds, built, tasks, say, 0.2, 0.55, negatives=negatives)
     names = tuple(t.name for t in tasks)
-    say("scoring candidates", 0.75)
-    cand_margins = _score_candidates(store, cands, models, names)
+    if ds.config.engine.kind == "dask":
+        say("starting the Dask engine", 0.2)
+    with open_engine(ds.config.engine) as engine:  # None: this process ([engine] kind)
+        models = fit_task_models(ds, built, tasks, say, 0.2, 0.55, negatives=negatives,
+                                 engine=engine)
+        say("scoring candidates", 0.75)
+        cand_margins = _score_candidates(store, cands, models, names, engine)
     inter = ds.interactions
     test_mask = (inter["window"] == "test").to_numpy()
     rows = np.flatnonzero(test_mask)
@@ -349,5 +359,7 @@ def train(config_path: str | Path, *, progress: Progress | None = None,
                "feedback": {"negatives_for": ds.config.feedback.negatives_for,
                             "negatives": 0 if negatives is None else int(negatives.shape[0])},
                "health": health.to_dict()}
+    if engine is not None:
+        metrics["engine"] = engine.info.to_dict()
     return TrainedProject(dataset=ds, features=built, candidates=cands, models=models,
                           scores=scores, metrics=metrics, test_rows=rows)
