@@ -3,13 +3,17 @@
 Measures
 --------
 1. Server-side rerun time of a weight-slider move (``AppTest``: ``slider.set_value(v).run()``),
-   per page, median and 90th percentile over several moves.
+   per page, median and 90th percentile over several moves; a rerun with nothing changed
+   (what every other widget costs: nothing may be recomputed for all users); on
+   Recommendations a user-id search and picking another user, on Explain the on-demand
+   explanation of another item (the first one loads the models).
 2. Time to interactive of ``streamlit run app.py``: until ``/_stcore/health`` answers,
    until the first page shows in headless Chromium, and until the Recommendations page
    shows its first ranking.
 3. The server's resident memory (VmRSS) after walking every page in the browser.
 
 Usage: ``.venv/bin/python bench/bench_dashboard.py [--project artifacts/demo] [--moves 10]``
+(``--project /tmp/dash/p10m`` for the 400k-user project of issue 11)
 (defaults to ``artifacts/demo``, else ``/tmp/afull``). Steps needing Chromium
 (``/usr/bin/chromium``) are skipped with a note when it is absent.
 """
@@ -27,6 +31,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -47,29 +52,44 @@ def _artifacts(project: Path) -> Path:
     return root
 
 
-def bench_reruns(moves: int) -> dict[str, tuple[float, float, float]]:
-    """Per page: (first run s, median rerun s, p90 rerun s) of a slider move."""
+def _timed(run: Any) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def bench_reruns(moves: int, task: str) -> tuple[dict[str, tuple[float, ...]],
+                                                  dict[str, float]]:
+    """Per page: (first run s, median rerun s, p90 rerun s, unchanged rerun s) of a move
+    of ``task``'s weight slider; and the interactions (user search, another user, another
+    item's explanation)."""
     from streamlit.testing.v1 import AppTest  # the bench drives the UI
 
-    out = {}
+    out, extra = {}, {}
     for page in ("recommendations", "overview", "explain", "tradeoffs", "segments"):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
         at.query_params["page"] = page
-        start = time.perf_counter()
-        at.run()
-        first = time.perf_counter() - start
+        first = _timed(at.run)
         if at.exception:
             raise RuntimeError(f"{page}: {at.exception[0].value}")
         times = []
         for j in range(moves):
-            value = round(1.1 + 0.1 * j, 1)
-            slider = at.slider(key="weight_click").set_value(value)
-            start = time.perf_counter()
-            slider.run()
-            times.append(time.perf_counter() - start)
+            slider = at.slider(key=f"weight_{task}").set_value(round(1.1 + 0.1 * j, 1))
+            times.append(_timed(slider.run))
         times.sort()
-        out[page] = (first, statistics.median(times), times[int(0.9 * (len(times) - 1))])
-    return out
+        same = _timed(at.run)
+        out[page] = (first, statistics.median(times), times[int(0.9 * (len(times) - 1))], same)
+        if page == "recommendations":
+            extra["user search s"] = _timed(at.text_input(key="rec_search").set_value("12").run)
+            box = at.selectbox(key="rec_user")
+            extra["another user s"] = _timed(box.set_value(box.options[3]).run)
+        if page == "explain":
+            box = at.selectbox(key="exp_item")
+            extra["explain another item s"] = _timed(box.set_value(box.options[2]).run)
+            extra["explain a third item s"] = _timed(box.set_value(box.options[4]).run)
+        if at.exception:
+            raise RuntimeError(f"{page}: {at.exception[0].value}")
+    return out, extra
 
 
 def _free_port() -> int:
@@ -125,6 +145,11 @@ def bench_server(artifacts: Path) -> dict[str, float]:
             if browser is None:
                 return out
             page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{url}/")
+            page.get_by_role("heading", name="Blendscope").first.wait_for(timeout=600_000)
+            page.wait_for_function(IDLE_JS, timeout=600_000)
+            out["overview_ready_s"] = time.perf_counter() - start
+            out["rss_overview_mb"] = _rss_mb(proc.pid)
             page.goto(f"{url}/recommendations")
             page.get_by_role("heading", name="Recommendations").wait_for(timeout=600_000)
             out["first_page_s"] = time.perf_counter() - start
@@ -156,6 +181,7 @@ def main() -> None:
                         default=default if default.is_dir() else Path("/tmp/afull"))
     parser.add_argument("--moves", type=int, default=10)
     parser.add_argument("--skip-server", action="store_true")
+    parser.add_argument("--skip-reruns", action="store_true")
     args = parser.parse_args()
     if not (args.project / "manifest.json").is_file():
         sys.exit(f"no trained project at {args.project}; run `make demo` first")
@@ -168,10 +194,19 @@ def main() -> None:
         if not args.skip_server:  # cold server first, before this process warms any cache
             for name, value in bench_server(artifacts).items():
                 print(f"  server {name:<22} {value:8.2f}")
-        print(f"slider-move reruns (AppTest, {args.moves} moves of weight_click)")
-        print(f"  {'page':<16} {'first run s':>11} {'median s':>9} {'p90 s':>7}")
-        for page, (first, median, p90) in bench_reruns(args.moves).items():
-            print(f"  {page:<16} {first:11.3f} {median:9.3f} {p90:7.3f}")
+        if args.skip_reruns:
+            return
+        import json
+
+        task = json.loads((args.project / "manifest.json").read_text())["tasks"][0]["name"]
+        print(f"slider-move reruns (AppTest, {args.moves} moves of weight_{task})")
+        print(f"  {'page':<16} {'first run s':>11} {'median s':>9} {'p90 s':>7} "
+              f"{'unchanged s':>11}")
+        pages, extra = bench_reruns(args.moves, task)
+        for page, (first, median, p90, same) in pages.items():
+            print(f"  {page:<16} {first:11.3f} {median:9.3f} {p90:7.3f} {same:11.3f}")
+        for name, value in extra.items():
+            print(f"  {name:<28} {value:8.3f}")
     finally:
         shutil.rmtree(artifacts, ignore_errors=True)  # the link only, never the project
 

@@ -1,7 +1,11 @@
-"""A saved project's Parquet tables read back into a feature store and score tables.
+"""A saved project's tables read back into a feature store and score tables.
 
-Every table is parsed from the bytes whose SHA-256 was just checked (never re-opened),
-and what it holds is checked against the manifest before it is used: required columns,
+Every Parquet table is parsed from the bytes whose SHA-256 was just checked (never
+re-opened); the candidate score arrays are ``.npy`` files, hashed when the project is
+loaded and then memory-mapped read-only (``np.load(mmap_mode="r")``, never unpickled), so
+a 400k-user table costs no copy and pages in as users are looked at. The test features
+and the history are read (and hashed) on first use (:mod:`recsys._lazy_tables`). What
+every table holds is checked against the manifest before it is used: required columns,
 numeric types, finite values, id and code ranges, shapes (a candidates table of
 ``n_users × per_user`` rows), unique ids and labels a task's kind allows. Anything else
 that does not fit becomes an :class:`~recsys.errors.ArtifactError` too, never a pyarrow,
@@ -22,16 +26,18 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from recsys._integrity import RETRAIN, one_line, read_verified
+from recsys._lazy_tables import LAZY_FILES, LazyTables
 from recsys.candidates import SOURCES
 from recsys.errors import ArtifactError
-from recsys.features import FeatureFrame, FeatureStore, GlobalStats
+from recsys.features import FeatureStore, GlobalStats
 from recsys.scoring import ScoreTable, TestExposures
 
 if TYPE_CHECKING:
     from recsys._manifest import Manifest
     from recsys.tasks import TaskSpec
 
-__all__ = ["TABLES", "SavedTables", "read_tables"]
+__all__ = ["CANDIDATE_ARRAYS", "TABLES", "SavedTables", "eager_files", "opened_files",
+           "read_tables"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,18 +46,43 @@ class SavedTables:
 
     store: FeatureStore
     scores: ScoreTable
-    test_features: FeatureFrame
     users: pd.DataFrame
     items: pd.DataFrame
-    history: pd.DataFrame
     cand_source: NDArray[np.int8]
+    lazy: LazyTables
+    """The tables read on first use: test features, history, the saved sweep."""
 
 
 TABLES = ("features/users.parquet", "features/items.parquet",
           "features/user_category.parquet", "features/user_item.parquet",
-          "features/test_rows.parquet", "scores/candidates.parquet", "scores/test.parquet",
-          "catalog/users.parquet", "catalog/items.parquet", "catalog/history.parquet")
-"""Every table :func:`read_tables` opens (relative to the project directory)."""
+          "scores/test.parquet", "catalog/users.parquet", "catalog/items.parquet")
+"""The Parquet tables :func:`read_tables` parses when the project loads."""
+CANDIDATE_ARRAYS = ("scores/cand_items.npy", "scores/cand_source.npy", "scores/cand_margins.npy")
+"""The candidate score tables: item codes (n_users, n_cand) int32, source codes int8 and
+margins (n_models, n_users, n_cand) float32, memory-mapped."""
+_LEGACY_CANDIDATES = "scores/candidates.parquet"
+"""Where projects saved before the ``.npy`` arrays kept the candidates (read whole)."""
+
+
+def _legacy(m: Manifest) -> bool:
+    return CANDIDATE_ARRAYS[0] not in m.files and _LEGACY_CANDIDATES in m.files
+
+
+def opened_files(m: Manifest) -> list[str]:
+    """Every file the loader may open (each must be listed in ``files``)."""
+    cand = [_LEGACY_CANDIDATES] if _legacy(m) else list(CANDIDATE_ARRAYS)
+    extra = [e.file for e in (m.sweep, m.transformed) if e is not None]
+    return [*TABLES, *cand, *LAZY_FILES, *extra, *(e.file for e in m.models.values())]
+
+
+def eager_files(m: Manifest) -> dict[str, str]:
+    """List the files hashed when the project loads.
+
+    All listed files but the large ones hashed as they are read on first use
+    (:data:`recsys._lazy_tables.LAZY_FILES`); the small sweep file is hashed both now and
+    when it is read.
+    """
+    return {rel: digest for rel, digest in m.files.items() if rel not in LAZY_FILES}
 
 
 class _Reader:
@@ -102,6 +133,27 @@ class _Reader:
                                  f"'{column}'")
         return values.astype(dtype)
 
+    def array(self, rel: str, dtype: type, shape: tuple[int, ...],
+              bounds: tuple[int, int] | None = None) -> NDArray[Any]:
+        """Memory-map the ``.npy`` file ``rel`` read-only (already hashed at load).
+
+        It must hold a C-ordered array of exactly ``dtype`` (byte order included) and
+        ``shape``, with every value in ``[lo, hi)`` when ``bounds = (lo, hi)``. Nothing is
+        unpickled: an object array is refused.
+        """
+        try:
+            arr = np.load(self.root / rel, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError, TypeError) as err:
+            raise self.fail(rel, f"is not a readable .npy array ({one_line(err)})") from None
+        if not isinstance(arr, np.ndarray) or arr.dtype != np.dtype(dtype):
+            raise self.fail(rel, f"holds {getattr(arr, 'dtype', type(arr).__name__)} values, "
+                                 f"expected {np.dtype(dtype)}")
+        if arr.shape != shape or not arr.flags.c_contiguous:
+            raise self.fail(rel, f"has shape {arr.shape}, expected {shape}")
+        if bounds and arr.size and (arr.min() < bounds[0] or arr.max() >= bounds[1]):
+            raise self.fail(rel, f"has values outside {bounds[0]}..{bounds[1] - 1}")
+        return arr
+
 
 def read_tables(root: Path, manifest: Manifest, where: str) -> SavedTables:
     """Read and check every table of the project at ``root`` (files already verified).
@@ -124,25 +176,18 @@ def read_tables(root: Path, manifest: Manifest, where: str) -> SavedTables:
 def _assemble(m: Manifest, tables: _Reader) -> SavedTables:
     store = _store(m, tables)
     scores, cand_source = _scores(m, tables, store)
-    rel = "features/test_rows.parquet"
-    tf = _read_matrix(tables.frame(rel), "f_", np.float32)
-    if tf.shape != (len(scores.test), len(store.specs)):
-        raise tables.fail(rel, f"has shape {tf.shape}, expected ({len(scores.test)} test "
-                               f"exposures, {len(store.specs)} features)")
     catalog = {}
     for kind, ids in (("users", store.user_ids), ("items", store.item_ids)):
         rel, column = f"catalog/{kind}.parquet", f"{kind[:-1]}_id"
         catalog[kind] = frame = tables.frame(rel, [column])
-        listed = frame[column].astype(str)
-        if len(listed) != len(ids) or not listed.isin(ids).all():
+        listed = pd.Index(frame[column].astype(str))
+        if len(listed) != len(ids) or (ids.get_indexer(listed) < 0).any():  # ids are unique
             raise tables.fail(rel, f"does not list the {len(ids)} {kind} of "
                                    f"features/{kind}.parquet")
-    return SavedTables(
-        store=store, scores=scores, test_features=FeatureFrame(tf, store.specs),
-        users=catalog["users"], items=catalog["items"],
-        history=tables.frame("catalog/history.parquet", ["user_id", "item_id", "timestamp"]),
-        cand_source=cand_source,
-    )
+    lazy = LazyTables(tables.root, m, tables.where, store, len(scores.test))
+    lazy.check_present()
+    return SavedTables(store=store, scores=scores, users=catalog["users"],
+                       items=catalog["items"], cand_source=cand_source, lazy=lazy)
 
 
 def _store(m: Manifest, tables: _Reader) -> FeatureStore:
@@ -191,12 +236,16 @@ def _scores(m: Manifest, tables: _Reader,
     tasks, names = tuple(m.tasks), tuple(m.models)
     n_users, n_items = len(store.user_ids), len(store.item_ids)
     n_u, per = m.candidates.n_users, m.candidates.per_user
-    rel = "scores/candidates.parquet"
-    cand = tables.frame(rel, ["item", "source", *(f"m_{n}" for n in names)])
-    if n_u != n_users or len(cand) != n_u * per:
-        raise tables.fail(rel, f"has {len(cand)} rows; the manifest's candidates need "
-                               f"n_users × per_user = {n_u} × {per} rows with n_users = "
-                               f"{n_users} (the users of features/users.parquet)")
+    if n_u != n_users:
+        raise tables.fail(CANDIDATE_ARRAYS[0] if not _legacy(m) else _LEGACY_CANDIDATES,
+                          f"cannot hold the manifest's candidates: n_users = {n_u}, but "
+                          f"features/users.parquet has {n_users} users")
+    if _legacy(m):
+        items, source, margins = _legacy_candidates(m, tables, n_items, names)
+    else:
+        items = tables.array(CANDIDATE_ARRAYS[0], np.int32, (n_u, per), (-1, n_items))
+        source = tables.array(CANDIDATE_ARRAYS[1], np.int8, (n_u, per), (-1, len(SOURCES)))
+        margins = tables.array(CANDIDATE_ARRAYS[2], np.float32, (len(names), n_u, per))
     rel_t = "scores/test.parquet"
     test = tables.frame(rel_t, ["user", "item", "timestamp", *(f"y_{t.name}" for t in tasks),
                                 *(f"m_{n}" for n in names)])
@@ -211,15 +260,30 @@ def _scores(m: Manifest, tables: _Reader,
         labels=np.stack([_labels(tables, test, t) for t in tasks]),
         margins=np.stack([tables.numbers(rel_t, test, f"m_{n}", np.float32) for n in names]),
     )
-    scores = ScoreTable(
-        tasks=tasks, models=names,
-        cand_items=tables.numbers(rel, cand, "item", np.int32, (-1, n_items)).reshape(n_u, per),
-        cand_margins=np.stack([tables.numbers(rel, cand, f"m_{n}", np.float32)
-                               .reshape(n_u, per) for n in names]),
-        test=texp, transforms={t: dict(kinds) for t, kinds in m.transforms.items()},
-    )
+    saved = {}
+    if m.transformed is not None:
+        saved[m.transformed.transform] = tables.array(m.transformed.file, np.float32,
+                                                      (len(tasks), n_u, per))
+    scores = ScoreTable(tasks=tasks, models=names, cand_items=items, cand_margins=margins,
+                        test=texp,
+                        transforms={t: dict(kinds) for t, kinds in m.transforms.items()},
+                        saved_tables=saved)
+    return scores, source
+
+
+def _legacy_candidates(m: Manifest, tables: _Reader, n_items: int, names: tuple[str, ...]
+                       ) -> tuple[NDArray[np.int32], NDArray[np.int8], NDArray[np.float32]]:
+    """Read the candidates of a project saved as one Parquet table (whole)."""
+    rel, (n_u, per) = _LEGACY_CANDIDATES, (m.candidates.n_users, m.candidates.per_user)
+    cand = tables.frame(rel, ["item", "source", *(f"m_{n}" for n in names)])
+    if len(cand) != n_u * per:
+        raise tables.fail(rel, f"has {len(cand)} rows; the manifest's candidates need "
+                               f"n_users × per_user = {n_u} × {per} rows")
+    items = tables.numbers(rel, cand, "item", np.int32, (-1, n_items)).reshape(n_u, per)
     source = tables.numbers(rel, cand, "source", np.int8, (-1, len(SOURCES)))
-    return scores, source.reshape(n_u, per)
+    margins = np.stack([tables.numbers(rel, cand, f"m_{n}", np.float32).reshape(n_u, per)
+                        for n in names])
+    return items, source.reshape(n_u, per), margins
 
 
 def _labels(tables: _Reader, test: pd.DataFrame, task: TaskSpec) -> NDArray[np.float64]:

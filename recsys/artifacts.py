@@ -1,7 +1,9 @@
 """Save and load a trained project: manifest.json, LightGBM text models, Parquet tables.
 
-Written to a temporary sibling directory and renamed into place. Loading refuses a
-project unless the whole manifest matches its schema (:mod:`recsys._manifest`), every
+Written to a temporary sibling directory and renamed into place, with the candidate
+score tables as ``.npy`` arrays (memory-mapped when loaded) and the weight sweep at the
+config's transform and K (``scores/sweep.json``, so no dashboard ever recomputes it).
+Loading refuses a project unless the whole manifest matches its schema (:mod:`recsys._manifest`), every
 file it opens is listed in the manifest, lies inside the project and matches its SHA-256,
 checked before anything parses it (:mod:`recsys._integrity`), every model text passes a
 structural check before LightGBM reads it (:mod:`recsys._model_text`), and the tables
@@ -27,6 +29,7 @@ from numpy.typing import NDArray
 
 from recsys._integrity import RETRAIN, one_line, read_verified, verify_files
 from recsys._integrity import sha256_file as _sha256
+from recsys._lazy_tables import HISTORY_ROW_GROUP, HISTORY_USER, SWEEP_FILE, LazyTables, sweep_json
 from recsys._manifest import (
     FORMAT_VERSION,
     Manifest,
@@ -35,18 +38,24 @@ from recsys._manifest import (
     read_manifest,
 )
 from recsys._model_text import check_model_text
-from recsys._saved_tables import TABLES, read_tables
+from recsys._saved_tables import CANDIDATE_ARRAYS, eager_files, opened_files, read_tables
 from recsys.atomic import OutputDir, staged_dir
 from recsys.errors import ArtifactError
 from recsys.features import FeatureFrame, FeatureStore
 from recsys.scoring import ScoreTable
 
 if TYPE_CHECKING:
+    from recsys.evaluate import Sweep
     from recsys.models import TaskModel
     from recsys.train import TrainedProject
 
-__all__ = ["FORMAT_VERSION", "LoadedArtifacts", "Manifest", "ModelSet", "load_artifacts",
-           "package_version", "read_manifest", "save_project"]
+__all__ = ["FORMAT_VERSION", "SWEEP_STEPS", "LoadedArtifacts", "Manifest", "ModelSet",
+           "load_artifacts", "package_version", "read_manifest", "save_project"]
+
+TRANSFORMED_FILE = "scores/cand_transformed.npy"
+"""The config transform's candidate table (what the first evaluation would compute)."""
+SWEEP_STEPS = 11
+"""Grid steps of the sweep saved with a project (weights 0, 0.1, ..., 1)."""
 
 
 def _write_parquet(path: Path, columns: dict[str, NDArray[Any] | pd.Series]) -> None:
@@ -91,9 +100,11 @@ def _write_tables(tp: TrainedProject, out: Path) -> None:
                    {"key": st.uc_keys, **_matrix_cols("total_", st.uc_totals)})
     _write_parquet(out / "features/user_item.parquet",
                    {"key": st.ui_keys, **_matrix_cols("total_", st.ui_totals)})
-    _write_parquet(out / "scores/candidates.parquet", {
-        "item": sc.cand_items.ravel(), "source": tp.candidates.source.ravel(),
-        **{f"m_{n}": sc.cand_margins[k].ravel() for k, n in enumerate(sc.models)}})
+    for rel, arr, dtype in zip(CANDIDATE_ARRAYS, (sc.cand_items, tp.candidates.source,
+                                                  sc.cand_margins),
+                               (np.int32, np.int8, np.float32), strict=True):
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        np.save(out / rel, np.ascontiguousarray(arr, dtype=dtype), allow_pickle=False)
     t = sc.test
     _write_parquet(out / "scores/test.parquet", {
         "user": t.users, "item": t.items, "timestamp": t.timestamps,
@@ -110,7 +121,13 @@ def _write_tables(tp: TrainedProject, out: Path) -> None:
     hist = inter.loc[inter["window"] != "test",
                      ["user_id", "item_id", "timestamp", *dict.fromkeys(
                          t.label for t in ds.config.tasks)]]
-    hist.to_parquet(out / "catalog/history.parquet", index=False)
+    # grouped by user code (file order within a user), with the code, so that one user's
+    # rows are found without hashing every id of the table (recsys._lazy_tables.History)
+    codes = st.user_codes(hist["user_id"].to_numpy())
+    order = np.argsort(codes, kind="stable")
+    hist = hist.iloc[order].assign(**{HISTORY_USER: codes[order].astype(np.int32)})
+    hist.to_parquet(out / "catalog/history.parquet", index=False,
+                    row_group_size=HISTORY_ROW_GROUP)
 
 
 def save_project(tp: TrainedProject, out_dir: str | Path, *,
@@ -122,6 +139,10 @@ def save_project(tp: TrainedProject, out_dir: str | Path, *,
             (tmp / "models").mkdir(exist_ok=True)
             (tmp / f"models/{name}.txt").write_text(model.to_text(), encoding="utf-8")
         _write_tables(tp, tmp)
+        sweep = _saved_sweep(tp)
+        (tmp / SWEEP_FILE).write_text(sweep_json(sweep, SWEEP_STEPS), encoding="utf-8")
+        kind = tp.dataset.config.blend.transform
+        np.save(tmp / TRANSFORMED_FILE, tp.scores.transformed(kind), allow_pickle=False)
         st, sc = tp.features.store, tp.scores
         files = {p.relative_to(tmp).as_posix(): _sha256(p)
                  for p in sorted(tmp.rglob("*")) if p.is_file()}
@@ -140,10 +161,28 @@ def save_project(tp: TrainedProject, out_dir: str | Path, *,
             "candidates": {"n_users": int(sc.cand_items.shape[0]),
                            "per_user": int(sc.cand_items.shape[1])},
             "dataset": _dataset_summary(tp), "metrics": tp.metrics, "files": files,
+            "sweep": {"file": SWEEP_FILE, "transform": sweep.transform, "k": sweep.k,
+                      "steps": SWEEP_STEPS},
+            "transformed": {"file": TRANSFORMED_FILE, "transform": kind},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float),
                                            encoding="utf-8")
     return out.resolve()
+
+
+def _saved_sweep(tp: TrainedProject) -> Sweep:
+    """Sweep at the config's transform and K (what the Trade-offs page shows first)."""
+    from recsys.blend import BlendSpec
+    from recsys.evaluate import EvalContext, sweep_weights
+
+    sc, blend = tp.scores, tp.dataset.config.blend
+    spec = BlendSpec.resolve([t.name for t in sc.tasks], [t.sign for t in sc.tasks],
+                             {t.name: t.weight for t in sc.tasks}, None,
+                             transform=blend.transform, k=int(blend.k))
+    ctx = EvalContext.build(sc.tasks, sc.test, tp.features.store, tp.metrics,
+                            bootstrap=False)
+    return sweep_weights(ctx, sc.transformed(spec.transform, test=True), spec,
+                         steps=SWEEP_STEPS)
 
 
 class ModelSet(Mapping[str, "TaskModel"]):
@@ -214,11 +253,22 @@ class LoadedArtifacts:
     store: FeatureStore
     models: ModelSet
     scores: ScoreTable
-    test_features: FeatureFrame
+    """Candidate tables memory-mapped read-only; test exposures in memory."""
     users: pd.DataFrame
     items: pd.DataFrame
-    history: pd.DataFrame
     cand_source: NDArray[np.int8]
+    lazy: LazyTables
+    """Test features, history and the saved sweep, read and hashed on first use."""
+
+    @property
+    def test_features(self) -> FeatureFrame:
+        """Feature rows of the test exposures (read on first use)."""
+        return self.lazy.test_features()
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """Exposures before the test window (read on first use)."""
+        return self.lazy.history().frame()
 
 
 def load_artifacts(path: str | Path) -> LoadedArtifacts:
@@ -228,7 +278,9 @@ def load_artifacts(path: str | Path) -> LoadedArtifacts:
     it and match its SHA-256 (checked before anything is parsed, and the parsed bytes are
     the hashed bytes), each model's text must pass a structural check, and the tables
     must have the columns, types and shapes the manifest describes. LightGBM reads the
-    models lazily (see :class:`ModelSet`).
+    models lazily (see :class:`ModelSet`); the test features, history and saved sweep are
+    hashed and read on first use (:class:`recsys._lazy_tables.LazyTables`), and the
+    candidate arrays are memory-mapped after their hash is checked.
 
     Raises
     ------
@@ -238,8 +290,9 @@ def load_artifacts(path: str | Path) -> LoadedArtifacts:
     where = project_label(path)
     root = Path(path).resolve()
     manifest, raw = read_manifest(path)
-    verify_files(root, manifest.files, where,
-                 opened=[*TABLES, *(e.file for e in manifest.models.values())])
+    eager = eager_files(manifest)
+    verify_files(root, eager, where, opened=[rel for rel in opened_files(manifest)
+                                             if rel in eager or rel not in manifest.files])
     problems = []
     for name in manifest.models:  # structure only: LightGBM is imported when one is used
         try:
@@ -251,5 +304,5 @@ def load_artifacts(path: str | Path) -> LoadedArtifacts:
     t = read_tables(root, manifest, where)
     return LoadedArtifacts(root=root, manifest=raw, store=t.store,
                            models=ModelSet(root, manifest, where), scores=t.scores,
-                           test_features=t.test_features, users=t.users, items=t.items,
-                           history=t.history, cand_source=t.cand_source)
+                           users=t.users, items=t.items, cand_source=t.cand_source,
+                           lazy=t.lazy)

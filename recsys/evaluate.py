@@ -83,11 +83,13 @@ class EvalContext:
 
     @classmethod
     def build(cls, tasks: tuple[TaskSpec, ...], test: TestExposures, store: FeatureStore,
-              metrics: Mapping[str, Any]) -> EvalContext:
+              metrics: Mapping[str, Any], *, bootstrap: bool = True) -> EvalContext:
         """Build the context every evaluation of a project shares.
 
         Index each task's test positives by user, gather the item baselines and read the
-        stored model metrics and health (``manifest["metrics"]``).
+        stored model metrics and health (``manifest["metrics"]``). Without ``bootstrap``
+        the user resamples are not drawn (evaluations without intervals never need them;
+        see :meth:`with_bootstrap`).
         """
         n_users, n_items = len(store.user_ids), len(store.item_ids)
         pos = []
@@ -108,7 +110,13 @@ class EvalContext:
                    model_metrics=metrics.get("tasks", {}), item_baseline=base,
                    health=ModelHealth.from_dict(health) if health is not None else None,
                    has_category=store.layout.category is not None,
-                   bootstrap=UserBootstrap.draw(test.offsets))
+                   bootstrap=UserBootstrap.draw(test.offsets) if bootstrap else None)
+
+    def with_bootstrap(self) -> EvalContext:
+        """Return the context with its user resamples drawn (itself if they already are)."""
+        if self.bootstrap is not None:
+            return self
+        return replace(self, bootstrap=UserBootstrap.draw(self.test.offsets))
 
 
 def _num(v: float) -> float | None:
@@ -214,12 +222,29 @@ def _topk_reports(ctx: EvalContext, hits: Mapping[str, TopKMetrics], boot: UserB
     return out
 
 
+def _ranking_reports(ctx: EvalContext, baseline: NDArray[np.float64],
+                     blended: NDArray[np.float64], boot: UserBootstrap,
+                     k: int) -> dict[str, tuple[MetricReport, ...]]:
+    """Rank each task's metrics beside the item (``baseline``) and random orders."""
+    test = ctx.test
+    groups = ranking_by_group(test.offsets, blended, test.labels, k)
+    reports = {}
+    for j, t in enumerate(ctx.tasks):  # a minimised task's baseline: lowest rate first
+        item = ranking_by_group(test.offsets, t.sign * baseline[j],
+                                test.labels[j:j + 1], k)[0]
+        reports[t.name] = tuple(ranking_reports(t, groups[j], item, test.labels[j], boot, k,
+                                                higher_is_better=t.sign > 0))
+    return reports
+
+
 def evaluate_blend(ctx: EvalContext, test_table: NDArray[np.float32], spec: BlendSpec,
-                   top: NDArray[np.int32]) -> Evaluation:
+                   top: NDArray[np.int32], *, intervals: bool = True) -> Evaluation:
     """Evaluate the blend ``spec``.
 
     ``test_table`` holds the transformed task scores of the test exposures (n_tasks, n)
     under ``spec.transform``; ``top`` the top-K item codes of every user at ``spec``.
+    Without ``intervals`` the bootstrap reports (intervals, baselines, lifts) are left
+    empty: the metrics alone, several times cheaper (what a dashboard slider needs).
     """
     test = ctx.test
     k = spec.k
@@ -230,21 +255,19 @@ def evaluate_blend(ctx: EvalContext, test_table: NDArray[np.float32], spec: Blen
     names = [t.name for t in ctx.tasks]
     hits = {t.name: topk_hits(top, *ctx.positives[j])
             for j, t in enumerate(ctx.tasks) if t.direction == "maximize"}
-    boot = ctx.bootstrap if ctx.bootstrap is not None else UserBootstrap.draw(test.offsets)
     reports: dict[str, tuple[MetricReport, ...]] = {}
-    if ctx.item_baseline is not None:
-        groups = ranking_by_group(test.offsets, blended, test.labels, k)
-        for j, t in enumerate(ctx.tasks):  # a minimised task's baseline: lowest rate first
-            item = ranking_by_group(test.offsets, t.sign * ctx.item_baseline[j],
-                                    test.labels[j:j + 1], k)[0]
-            reports[t.name] = tuple(ranking_reports(t, groups[j], item, test.labels[j], boot,
-                                                    k, higher_is_better=t.sign > 0))
+    topk_reports: dict[str, tuple[MetricReport, ...]] = {}
+    if intervals:
+        boot = ctx.bootstrap if ctx.bootstrap is not None else UserBootstrap.draw(test.offsets)
+        if ctx.item_baseline is not None:
+            reports = _ranking_reports(ctx, ctx.item_baseline, blended, boot, k)
+        topk_reports = _topk_reports(ctx, hits, boot, k)
     diversity = intra_list_diversity(top, ctx.item_category) if ctx.has_category else math.nan
     return Evaluation(
         weights=spec.weights, transform=spec.transform, k=k, ranking=dict(zip(names, ranks, strict=True)),
         topk=hits, coverage=catalogue_coverage(top, ctx.n_items), diversity=diversity,
         novelty=novelty(top, ctx.item_popularity), models=ctx.model_metrics,
-        ranking_reports=reports, topk_reports=_topk_reports(ctx, hits, boot, k),
+        ranking_reports=reports, topk_reports=topk_reports,
         health=ctx.health, diversity_reason=None if ctx.has_category else _NO_CATEGORY,
     )
 

@@ -108,10 +108,13 @@ class Project:
         self.artifacts = artifacts
         sc = artifacts.scores
         self.tasks: tuple[TaskSpec, ...] = sc.tasks
-        # transformed score tables, built on first use per (transform, candidates|test)
+        # transformed score tables of every user, built on first use per (transform,
+        # candidates|test); one user's rows are computed alone until then
         self._tables: dict[tuple[str, bool], NDArray[np.float32]] = {}
         self._tables_lock = threading.Lock()
-        self._raw = {False: sc.task_scores(), True: sc.task_scores(test=True)}
+        self._sweeps: dict[tuple[str, int, int], Sweep] = {}
+        self._eval_context: EvalContext | None = None
+        self._boot_context: EvalContext | None = None
         items = artifacts.items
         title_col = artifacts.manifest["dataset"].get("item_title")
         ids = items["item_id"].astype(str).to_numpy()
@@ -119,9 +122,26 @@ class Project:
         order = artifacts.store.item_ids.get_indexer(ids)
         self._titles = np.empty(len(ids), dtype=object)
         self._titles[order] = titles
-        store = artifacts.store
-        self.eval_context = EvalContext.build(self.tasks, sc.test, store,
-                                              artifacts.manifest["metrics"])
+
+    @property
+    def eval_context(self) -> EvalContext:
+        """What evaluation needs besides the scores (built on first use, then shared).
+
+        Its user resamples are not drawn (see :meth:`evaluate` with ``intervals``).
+        """
+        with self._tables_lock:
+            if self._eval_context is None:
+                a = self.artifacts
+                self._eval_context = EvalContext.build(self.tasks, a.scores.test, a.store,
+                                                       a.manifest["metrics"], bootstrap=False)
+            return self._eval_context
+
+    def _interval_context(self) -> EvalContext:
+        ctx = self.eval_context
+        with self._tables_lock:
+            if self._boot_context is None:
+                self._boot_context = ctx.with_bootstrap()  # drawn once, seeded
+            return self._boot_context
 
     @classmethod
     def load(cls, path: str | Path) -> Project:
@@ -236,10 +256,17 @@ class Project:
         with self._tables_lock:
             table = self._tables.get((kind, test))
             if table is None:
-                table = self.artifacts.scores.transformed(kind, test=test, raw=self._raw[test])
+                table = self.artifacts.scores.transformed(kind, test=test)
                 table.flags.writeable = False
                 self._tables[(kind, test)] = table
             return table
+
+    def _user_table(self, kind: TransformKind, u: int) -> NDArray[np.float32]:
+        """(n_tasks, 1, n_cand) one user's transformed scores, without the whole table."""
+        table = self._tables.get((kind, False))
+        if table is not None:
+            return table[:, u : u + 1, :]
+        return self.artifacts.scores.transformed(kind, users=slice(u, u + 1))
 
     def transformed_table(self, transform: str | None = None) -> NDArray[np.float32]:
         """(n_tasks, n_users, n_cand) transformed task scores of every candidate (read-only)."""
@@ -287,10 +314,10 @@ class Project:
         """
         u = self.user_code(user_id)
         spec = self.spec(weights, transform=transform, k=k)
-        table = self._table(spec.transform, False)[:, u : u + 1, :]
+        table = self._user_table(spec.transform, u)
         cols, scores = spec.top_k(table, valid=self._valid(slice(u, u + 1), exclude_items))
         cand = self.artifacts.scores.cand_items[u]
-        preds = self.predictions(self._raw[False][:, u, :])
+        preds = self.predictions(self.artifacts.scores.task_scores(users=slice(u, u + 1))[:, 0])
         items = []
         for r, (c, s) in enumerate(zip(cols[0], scores[0], strict=True)):
             if c < 0:
@@ -317,7 +344,7 @@ class Project:
         spec = self.spec(weights, transform=transform)
         cand = self.artifacts.scores.cand_items[u]
         ok = cand >= 0
-        blended = spec.blend(self._table(spec.transform, False)[:, u, :])
+        blended = spec.blend(self._user_table(spec.transform, u)[:, 0, :])
         return cand[ok].astype(np.int64), blended[ok]
 
     # -- any feature row ----------------------------------------------------------------
@@ -437,21 +464,41 @@ class Project:
 
     # -- evaluation ---------------------------------------------------------------------
     def evaluate(self, weights: WeightsLike | BlendSpec = None, *, transform: str | None = None,
-                 k: int | None = None) -> Evaluation:
+                 k: int | None = None, intervals: bool = True) -> Evaluation:
         """Per-task metrics of the blended ranking at ``weights``.
 
-        See :func:`recsys.evaluate.evaluate_blend`.
+        Without ``intervals``, the metrics alone (no bootstrap intervals or baselines):
+        what a dashboard needs on a slider move. See
+        :func:`recsys.evaluate.evaluate_blend`.
         """
         spec = self.spec(weights, transform=transform, k=k)
         top, _ = self.recommend_all(spec)
-        return evaluate_blend(self.eval_context, self.test_table(spec.transform), spec, top)
+        ctx = self._interval_context() if intervals else self.eval_context
+        return evaluate_blend(ctx, self.test_table(spec.transform), spec, top,
+                              intervals=intervals)
 
     def sweep(self, *, steps: int = 11, transform: str | None = None,
               k: int | None = None) -> Sweep:
-        """Evaluate a grid over the weight simplex; mark the Pareto-efficient points."""
+        """Evaluate a grid over the weight simplex; mark the Pareto-efficient points.
+
+        The sweep saved with the project (the config's transform and K, 11 steps) is read
+        from its file, checked against its hash; any other is computed once per loaded
+        project and kept.
+        """
         spec = self.spec(transform=transform, k=k)
-        return sweep_weights(self.eval_context, self.test_table(spec.transform), spec,
-                             steps=steps)
+        key = (spec.transform, spec.k, steps)
+        with self._tables_lock:
+            done = self._sweeps.get(key)
+        if done is not None:
+            return done
+        saved = self.manifest.get("sweep")
+        if saved is not None and (saved["transform"], saved["k"], saved["steps"]) == key:
+            done = self.artifacts.lazy.sweep()
+        if done is None:
+            done = sweep_weights(self.eval_context, self.test_table(spec.transform), spec,
+                                 steps=steps)
+        with self._tables_lock:
+            return self._sweeps.setdefault(key, done)
 
     def health(self) -> ModelHealth:
         """Model health recorded at training.
@@ -463,8 +510,9 @@ class Project:
 
     def user_history(self, user_id: object, *, n: int = 20) -> pd.DataFrame:
         """Return the user's most recent exposures before the test window, newest first."""
-        hist = self.artifacts.history
-        rows = hist[hist["user_id"].astype(str) == str(user_id)]
+        hist = self.artifacts.lazy.history()
+        code = int(self.artifacts.store.user_codes([str(user_id)])[0])
+        rows = hist.of_user(code) if code >= 0 else hist.of_user(0).iloc[:0]
         rows = rows.sort_values("timestamp", ascending=False).head(n).copy()
         codes = self.artifacts.store.item_codes(rows["item_id"].to_numpy())
         rows.insert(2, "title", [self.title(c) if c >= 0 else "" for c in codes])

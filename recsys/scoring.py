@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,14 +49,28 @@ class ScoreTable:
     test: TestExposures
     transforms: Mapping[str, Mapping[TransformKind, Transform]]
     """task name -> transform kind -> fitted transform."""
+    saved_tables: Mapping[TransformKind, NDArray[np.float32]] = field(default_factory=dict)
+    """:meth:`transformed` candidate tables saved with the project (memory-mapped)."""
 
     def _margins(self, arr: NDArray[np.float32]) -> dict[str, NDArray[np.float32]]:
         return {m: arr[k] for k, m in enumerate(self.models)}
 
-    def task_scores(self, *, test: bool = False) -> NDArray[np.float64]:
-        """(n_tasks, ...) raw task scores (entire-space for conditional tasks)."""
-        margins = self._margins(self.test.margins if test else self.cand_margins)
-        return np.stack([task_score(t, margins) for t in self.tasks])
+    @property
+    def n_users(self) -> int:
+        """Rows of the candidate table (one per user code)."""
+        return int(self.cand_items.shape[0])
+
+    def task_scores(self, *, test: bool = False,
+                    users: slice | None = None) -> NDArray[np.float64]:
+        """(n_tasks, ...) raw task scores (entire-space for conditional tasks).
+
+        ``users`` limits the candidate table to a slice of user codes (only the rows
+        asked for are read: the margins may be memory-mapped).
+        """
+        src = self.test.margins if test else self.cand_margins
+        if users is not None and not test:
+            src = src[:, users]
+        return np.stack([task_score(t, self._margins(src)) for t in self.tasks])
 
     def transform(self, task: str, kind: TransformKind) -> Transform:
         """Return the fitted transform of one task."""
@@ -66,15 +80,30 @@ class ScoreTable:
             raise BlendError(f"task '{task}': no fitted '{kind}' transform") from None
 
     def transformed(self, kind: TransformKind, *, test: bool = False,
-                    raw: NDArray[np.float64] | None = None) -> NDArray[np.float32]:
+                    users: slice | None = None) -> NDArray[np.float32]:
         """(n_tasks, ...) task scores mapped through each task's ``kind`` transform.
 
-        ``raw`` may pass already computed :meth:`task_scores` (same ``test``) to skip
-        recomputing them.
+        Candidates: all users (built in blocks of users, so the float64 raw scores of
+        the whole table never exist at once), or the slice ``users`` of user codes. A
+        user's row is the same whether it is computed alone or with the whole table.
         """
-        if raw is None:
-            raw = self.task_scores(test=test)
-        out = np.empty(raw.shape, dtype=np.float32)
-        for k, t in enumerate(self.tasks):
-            out[k] = self.transform(t.name, kind).apply(raw[k])
+        saved = self.saved_tables.get(kind)
+        if saved is not None and not test:
+            return saved if users is None else np.asarray(saved[:, users])
+        if test or users is not None:
+            raw = self.task_scores(test=test, users=users)
+            out = np.empty(raw.shape, dtype=np.float32)
+            for k, t in enumerate(self.tasks):
+                out[k] = self.transform(t.name, kind).apply(raw[k])
+            return out
+        n_users, n_cand = self.cand_items.shape
+        out = np.empty((len(self.tasks), n_users, n_cand), dtype=np.float32)
+        step = max(1, _BLOCK_CELLS // max(n_cand, 1))
+        for start in range(0, n_users, step):
+            block = slice(start, min(start + step, n_users))
+            out[:, block] = self.transformed(kind, users=block)
         return out
+
+
+_BLOCK_CELLS = 1 << 20
+"""Candidate cells per block when a whole transformed table is built."""

@@ -1,7 +1,10 @@
 """Session-state keys, URL state, the current view and every cache wrapper of the dashboard.
 
-Projects load once per server (``st.cache_resource``: shared, never mutated); frames,
-evaluations and sweeps are cached per project stamp with ``st.cache_data``. The
+Projects load once per server (``st.cache_resource``: shared, never mutated). Results
+over every user (evaluations, the sweep, segments) and the user and item tables are shared
+per project stamp with ``st.cache_resource`` too: computed once per weight setting and
+never copied on a rerun (at 400k users a copy per rerun costs more than the page); small
+per-user frames use ``st.cache_data``. The
 current weights, transform, K, user, item and page live in ``st.session_state`` and
 in the URL query string, so a copied link reproduces the view.
 """
@@ -289,17 +292,19 @@ def write_url(view: View | None, page: str) -> None:
 Weights = tuple[tuple[str, float], ...]
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner="Evaluating the blend over every user…", max_entries=64)
 def evaluation(_project: Project, stamp: str, weights: Weights, transform: str,
                k: int) -> Evaluation:
-    """``Project.evaluate``: the typed evaluation (a copy per call: mutate freely)."""
-    return _project.evaluate(dict(weights), transform=transform, k=k)
+    """``Project.evaluate`` without intervals (the pages show none), once per weight
+    setting; shared and frozen: never mutate it."""
+    return _project.evaluate(dict(weights), transform=transform, k=k, intervals=False)
 
 
-@st.cache_data(show_spinner="Sweeping the weight simplex (once per project, transform and K)…",
-               max_entries=16)
+@st.cache_resource(show_spinner="Sweeping the weight simplex (once per project, transform "
+                              "and K)…", max_entries=16)
 def sweep(_project: Project, stamp: str, transform: str, k: int, steps: int = 11) -> Sweep:
-    """``Project.sweep`` (cached per project, transform and K)."""
+    """``Project.sweep``: the sweep saved with the project (the config's transform and K),
+    else computed once per transform and K; shared, never mutate it."""
     return _project.sweep(steps=steps, transform=transform, k=k)
 
 
@@ -309,24 +314,25 @@ def user_history(_project: Project, stamp: str, user: str, n: int = 20) -> Any:
     return _project.user_history(user, n=n)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def user_table(_project: Project, stamp: str) -> Any:
-    """Users with their categorical attributes (``user_id`` first, as strings)."""
+    """Users with their categorical attributes (``user_id`` first, as strings); shared,
+    never mutate it."""
     from recsys.analysis import user_attributes
 
     return user_attributes(_project)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def user_labels(_project: Project, stamp: str) -> dict[str, str]:
-    """``{user_id: "user_id · attribute · attribute"}`` for pickers."""
+    """``{user_id: "user_id · attribute · attribute"}`` for pickers (shared: read only)."""
     users = user_table(_project, stamp).astype(str)
     others = [users[c] for c in users.columns if c != "user_id"]
     labels = users["user_id"].str.cat(others, sep=" · ") if others else users["user_id"]
     return dict(zip(users["user_id"], labels, strict=True))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def sensitivity(_project: Project, stamp: str, task: str, weights: Weights, transform: str,
                 k: int) -> Any:
     """NDCG@K of every task as ``task``'s weight moves over 0..5, the others fixed."""
@@ -336,10 +342,11 @@ def sensitivity(_project: Project, stamp: str, task: str, weights: Weights, tran
                                                            k=k))
 
 
-@st.cache_data(show_spinner="Evaluating every segment…", max_entries=64)
+@st.cache_resource(show_spinner="Evaluating every segment…", max_entries=32)
 def segment_table(_project: Project, stamp: str, column: str, weights: Weights,
                   transform: str, k: int) -> Any:
-    """Per-segment ranking metrics and mean task contributions (see ``recsys.analysis``)."""
+    """Per-segment ranking metrics and mean task contributions (see ``recsys.analysis``),
+    once per column and weight setting; shared, never mutate it."""
     from recsys.analysis import segment_frame
 
     return segment_frame(_project, column, _project.spec(dict(weights), transform=transform,
@@ -535,9 +542,10 @@ def runs(_project: Project, stamp: str, version: tuple[int, ...]) -> list[RunEnt
     return _project.log().runs()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def item_table(_project: Project, stamp: str) -> Any:
-    """``item_id``, ``title`` and (if the dataset names one) ``category`` of every item."""
+    """``item_id``, ``title`` and (if the dataset names one) ``category`` of every item;
+    shared, never mutate it."""
     ids = _project.item_ids()
     out = pd.DataFrame({"item_id": ids.astype(str),
                         "title": [_project.title(c) for c in range(len(ids))]})
@@ -550,11 +558,31 @@ def item_table(_project: Project, stamp: str) -> Any:
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def item_labels(_project: Project, stamp: str) -> dict[str, str]:
     """``{item_id: "title (item_id)"}`` of the whole catalogue, in item order: the options
-    of a picker searchable by title and id (plain text: a selectbox shows it as such)."""
+    of a picker searchable by title and id (plain text: a selectbox shows it as such);
+    shared, read only."""
     return {str(i): f"{_project.title(c)} ({i})" for c, i in enumerate(_project.item_ids())}
+
+
+@dataclass(frozen=True, slots=True)
+class UserLookup:
+    """What the user picker needs on every rerun, computed once per project."""
+
+    ids: frozenset[str]
+    """Every user id (membership of a linked or remembered user)."""
+    levels: Mapping[str, tuple[str, ...]]
+    """Sorted values of each user attribute (the filters' options)."""
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def user_lookup(_project: Project, stamp: str) -> UserLookup:
+    """The :class:`UserLookup` of :func:`user_table` (shared, frozen)."""
+    users = user_table(_project, stamp)
+    return UserLookup(ids=frozenset(users["user_id"]),
+                      levels={c: tuple(sorted(users[c].unique())) for c in users.columns
+                              if c != "user_id"})
 
 
 # -- small helpers ----------------------------------------------------------------------------

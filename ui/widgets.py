@@ -68,38 +68,41 @@ ALL_ZERO = ("Every blend weight is 0, so every candidate scores exactly 0: lists
 """What the pages say when the blend has no weight at all."""
 
 
-def _filtered(users: pd.DataFrame, prefix: str) -> pd.Series:
+def _filtered(users: pd.DataFrame, lookup: state.UserLookup, prefix: str) -> pd.Series:
     attrs = [c for c in users.columns if c != "user_id"]
     cols = st.columns(len(attrs) + 1)
-    mask = pd.Series(True, index=users.index)
+    mask: pd.Series | None = None  # None: no filter (no pass over every user)
     for col, box in zip(attrs, cols, strict=False):
-        levels = ["any", *sorted(users[col].unique())]
+        levels = ["any", *lookup.levels[col]]
         pick = box.selectbox(md_escape(col), levels, key=f"{prefix}_filter_{col}",
                              help=f"Only list users whose {md_escape(col)} is this value.")
         if pick != "any":
-            mask &= users[col] == pick
+            hit = users[col] == pick
+            mask = hit if mask is None else mask & hit
     query = cols[-1].text_input("Search user id", key=f"{prefix}_search", placeholder="e.g. u00042",
                                 help="Keep user ids containing this text (case-insensitive).")
     if query.strip():
-        mask &= users["user_id"].str.contains(query.strip(), case=False, regex=False)
-    return users.loc[mask, "user_id"]
+        hit = users["user_id"].str.contains(query.strip(), case=False, regex=False)
+        mask = hit if mask is None else mask & hit
+    return users["user_id"] if mask is None else users.loc[mask, "user_id"]
 
 
 def user_picker(view: state.View, project: Project, prefix: str) -> str | None:
     """Filters by user attribute, an id search and a user selectbox; keeps ``state.USER``."""
     ss = st.session_state
     users = state.user_table(project, view.stamp)
+    lookup = state.user_lookup(project, view.stamp)
     current = ss.get(state.USER)
-    if current and current not in set(users["user_id"]):
+    if current and current not in lookup.ids:
         st.warning(f"user '{md_escape(current)}' (from the link) is not in project "
                    f"'{md_escape(view.name)}'; pick another")
         current = None
-    ids = _filtered(users, prefix)
+    ids = _filtered(users, lookup, prefix)
     if ids.empty:
         st.warning("No user matches these filters; loosen them.")
         return None
     options = ids.head(_MAX_OPTIONS).tolist()
-    if current and current not in options and current in set(ids):
+    if current and current not in options and (len(ids) == len(users) or current in set(ids)):
         options.insert(0, current)
     labels = state.user_labels(project, view.stamp)
     more = f" (first {_MAX_OPTIONS} of {len(ids)} shown: search to narrow)" \

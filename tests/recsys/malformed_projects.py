@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -100,6 +101,17 @@ def _table(rel: str, change: Callable[[pa.Table], pa.Table]) -> Callable[[Path],
     def edit(data: bytes) -> bytes:
         out = io.BytesIO()
         pq.write_table(change(pq.read_table(io.BytesIO(data))), out)
+        return out.getvalue()
+
+    return _rewrite(rel, edit)
+
+
+def _array(rel: str, change: Callable[[np.ndarray], np.ndarray]) -> Callable[[Path], None]:
+    """Rewrite the ``.npy`` array ``rel`` as ``change(array)`` and recompute its hash."""
+
+    def edit(data: bytes) -> bytes:
+        out = io.BytesIO()
+        np.save(out, change(np.load(io.BytesIO(data))), allow_pickle=True)
         return out.getvalue()
 
     return _rewrite(rel, edit)
@@ -194,8 +206,11 @@ _MODEL = r"file 'models/click\.txt' is not a valid LightGBM model"
 CASES: tuple[Case, ...] = (
     # damaged files, hashes untouched
     Case("model_byte_flip", _flip("models/click.txt"), rf"file 'models/click\.txt' {_SHA}"),
-    Case("parquet_byte_flip", _flip("scores/candidates.parquet"),
-         rf"file 'scores/candidates\.parquet' {_SHA}"),
+    Case("parquet_byte_flip", _flip("scores/test.parquet"),
+         rf"file 'scores/test\.parquet' {_SHA}"),
+    Case("npy_byte_flip", _flip("scores/cand_margins.npy"),
+         rf"file 'scores/cand_margins\.npy' {_SHA}"),
+    Case("sweep_byte_flip", _flip("scores/sweep.json"), rf"file 'scores/sweep\.json' {_SHA}"),
     Case("missing_model", _delete("models/purchase.txt"), r"'models/purchase\.txt' is missing"),
     Case("missing_table", _delete("catalog/history.parquet"),
          r"'catalog/history\.parquet' is missing"),
@@ -255,13 +270,17 @@ CASES: tuple[Case, ...] = (
     Case("model_features_renamed_rehashed",
          _rewrite("models/click.txt", lambda b: b.replace(b"user_click_rate", b"user_clack_rate")),
          rf"{_MODEL}: .* feature \d+ is 'user_clack_rate' in the model but 'user_click_rate'"),
-    Case("candidates_row_count_rehashed",
-         _table("scores/candidates.parquet", lambda t: t.slice(0, t.num_rows - 1)),
-         r"file 'scores/candidates\.parquet' has \d+ rows; the manifest's candidates need"),
+    Case("candidates_row_count_rehashed", _array("scores/cand_items.npy", lambda a: a[:-1]),
+         r"file 'scores/cand_items\.npy' has shape \(\d+, \d+\), expected \(\d+, \d+\)"),
     Case("candidates_item_strings_rehashed",
-         _table("scores/candidates.parquet", _replace_column(
-             "item", lambda t: pa.array([str(v) for v in t.column("item").to_pylist()]))),
-         r"file 'scores/candidates\.parquet' has a non-numeric column 'item'"),
+         _array("scores/cand_items.npy", lambda a: a.astype(str)),
+         r"file 'scores/cand_items\.npy' holds <U\d+ values, expected int32"),
+    Case("candidates_item_out_of_range_rehashed",
+         _array("scores/cand_items.npy", lambda a: a + 10**6),
+         r"file 'scores/cand_items\.npy' has values outside -1\.\.\d+"),
+    Case("candidates_pickled_rehashed",
+         _array("scores/cand_margins.npy", lambda a: a.astype(object)),
+         r"file 'scores/cand_margins\.npy' is not a readable \.npy array"),
     Case("test_item_out_of_range_rehashed",
          _table("scores/test.parquet", _replace_column(
              "item", lambda t: pa.array([10**6] * t.num_rows, pa.int64()))),

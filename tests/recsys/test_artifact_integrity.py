@@ -15,6 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from recsys.artifacts import FORMAT_VERSION, load_artifacts
@@ -177,3 +178,141 @@ def test_path_rules(path: str, problem: str | None) -> None:
 
     got = path_problem(path)
     assert got is None if problem is None else problem in (got or ""), got
+
+
+# -- lazily read files: the sweep, the history, the memory-mapped score tables ---------------
+def _rehash(project: Path, rel: str) -> None:
+    import hashlib
+
+    manifest = json.loads((project / "manifest.json").read_text())
+    manifest["files"][rel] = hashlib.sha256((project / rel).read_bytes()).hexdigest()
+    (project / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def test_a_saved_project_carries_its_sweep_and_serves_it_without_recomputing(
+        small_artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    manifest = json.loads((small_artifacts / "manifest.json").read_text())
+    blend = manifest["config"]["blend"]
+    assert manifest["sweep"] == {"file": "scores/sweep.json", "transform": blend["transform"],
+                                 "k": blend["k"], "steps": 11}
+    assert "scores/sweep.json" in manifest["files"]
+    project = Project.load(small_artifacts)
+    expected = project.sweep(transform="minmax")  # computed: not the saved transform
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the saved sweep must be read, not recomputed")
+
+    monkeypatch.setattr("recsys.project.sweep_weights", forbidden)
+    saved = project.sweep()
+    assert saved.transform == blend["transform"] and saved.k == blend["k"]
+    assert saved.weights.shape == (286, 4) and saved.pareto.any()
+    assert project.sweep() is saved  # read once per loaded project
+    assert project.sweep(transform="minmax") is expected  # computed once, then kept
+    assert Project.load(small_artifacts).sweep().ndcg.tolist() == saved.ndcg.tolist()
+
+
+def test_the_saved_sweep_equals_a_fresh_computation(small_project: Project) -> None:
+    from recsys.evaluate import sweep_weights
+
+    spec = small_project.spec()
+    fresh = sweep_weights(small_project.eval_context, small_project.test_table(), spec,
+                          steps=11)
+    saved = small_project.sweep()
+    np.testing.assert_array_equal(saved.weights, fresh.weights)
+    np.testing.assert_array_equal(saved.ndcg, fresh.ndcg)
+    np.testing.assert_array_equal(saved.pareto, fresh.pareto)
+
+
+def test_an_edited_sweep_is_refused_when_read(small_artifacts: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "demo"
+    shutil.copytree(small_artifacts, copy)
+    sweep = copy / "scores" / "sweep.json"
+    sweep.write_text(sweep.read_text().replace('"k": ', '"k": 1', 1))
+    _rehash(copy, "scores/sweep.json")  # a deliberate edit passes the hash
+    project = Project.load(copy)
+    with pytest.raises(ArtifactError, match=r"^project 'demo': file 'scores/sweep\.json' does "
+                                            r"not hold the sweep the manifest describes \("
+                                            r"'k' is 1\d+, expected \d+\); retrain"):
+        project.sweep()
+
+
+def test_a_sweep_changed_after_loading_is_refused_when_read(small_artifacts: Path,
+                                                            tmp_path: Path) -> None:
+    copy = tmp_path / "demo"
+    shutil.copytree(small_artifacts, copy)
+    project = Project.load(copy)
+    sweep = copy / "scores" / "sweep.json"
+    sweep.write_text(sweep.read_text().replace("0.", "0.9", 1))
+    with pytest.raises(ArtifactError, match=r"'scores/sweep\.json' does not match its recorded "
+                                            r"SHA-256"):
+        project.sweep()
+
+
+def test_history_changed_on_disk_is_refused_when_first_read(small_artifacts: Path,
+                                                            tmp_path: Path) -> None:
+    copy = tmp_path / "demo"
+    shutil.copytree(small_artifacts, copy)
+    history = copy / "catalog" / "history.parquet"
+    data = bytearray(history.read_bytes())
+    data[len(data) // 2] ^= 0x55
+    history.write_bytes(bytes(data))
+    project = Project.load(copy)  # large tables are hashed as they are first read
+    user = project.user_ids()[0]
+    assert project.recommend(user).items  # recommending never touches the history
+    with pytest.raises(ArtifactError, match=r"'catalog/history\.parquet' does not match its "
+                                            r"recorded SHA-256"):
+        project.user_history(user)
+
+
+def test_candidate_score_tables_are_memory_mapped_float32(small_project: Project) -> None:
+    scores = small_project.artifacts.scores
+    assert isinstance(scores.cand_margins, np.memmap)
+    assert scores.cand_margins.dtype == np.float32 and not scores.cand_margins.flags.writeable
+    assert isinstance(scores.cand_items, np.memmap) and scores.cand_items.dtype == np.int32
+    manifest = small_project.manifest
+    assert {"scores/cand_items.npy", "scores/cand_source.npy",
+            "scores/cand_margins.npy"} <= set(manifest["files"])
+    assert "scores/candidates.parquet" not in manifest["files"]
+    # the config transform's table is saved too: a first evaluation computes no transform
+    assert manifest["transformed"] == {"file": "scores/cand_transformed.npy",
+                                       "transform": manifest["config"]["blend"]["transform"]}
+    table = small_project.transformed_table()
+    assert isinstance(table, np.memmap) and table.dtype == np.float32
+    assert isinstance(small_project.transformed_table("percentile"), np.ndarray)  # computed
+
+
+def test_one_users_list_never_builds_the_whole_table(small_artifacts: Path) -> None:
+    project = Project.load(small_artifacts)
+    user = project.user_ids()[7]
+    ranked = project.recommend(user, weights={"purchase": 2.0})
+    codes, blended = project.candidate_scores(user, weights={"purchase": 2.0})
+    assert project._tables == {}  # noqa: SLF001 - what a dashboard user's first list costs
+    items, scores = project.recommend_all(weights={"purchase": 2.0})
+    u = project.user_code(user)
+    listed = [project.item_code(it.item_id) for it in ranked.items]
+    assert listed == [c for c in items[u].tolist() if c >= 0]
+    np.testing.assert_array_equal([it.score for it in ranked.items],
+                                  scores[u][: len(listed)])
+    assert project.recommend(user, weights={"purchase": 2.0}) == ranked  # full table now
+
+
+def test_user_history_reads_only_that_user(small_project: Project) -> None:
+    history = small_project.artifacts.history
+    for user in small_project.user_ids()[:25]:
+        rows = history[history["user_id"].astype(str) == str(user)]
+        expected = rows.sort_values("timestamp", ascending=False).head(20)
+        got = small_project.user_history(user, n=20)
+        np.testing.assert_array_equal(got["item_id"].astype(str), expected["item_id"].astype(str))
+        np.testing.assert_array_equal(got["timestamp"], expected["timestamp"])
+    assert small_project.user_history("no-such-user").empty
+
+
+def test_the_saved_transformed_table_is_what_the_transform_computes(
+        small_project: Project) -> None:
+    import dataclasses
+
+    scores = small_project.artifacts.scores
+    kind = small_project.spec().transform
+    computed = dataclasses.replace(scores, saved_tables={}).transformed(kind)
+    np.testing.assert_array_equal(scores.transformed(kind), computed)
+    np.testing.assert_array_equal(scores.transformed(kind, users=slice(3, 5)), computed[:, 3:5])

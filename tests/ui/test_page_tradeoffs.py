@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 from ui_helpers import decode, figure, frame_with, titles
+
+from recsys.blend import BlendSpec
 
 
 def test_tradeoffs_shows_metrics_front_and_sensitivity(open_page: Callable[..., AppTest]) -> None:
@@ -74,3 +77,26 @@ def test_target_search_says_when_it_cannot(open_page: Callable[..., AppTest]) ->
     assert any("No swept weights keep every task" in w.value for w in at.warning)
     assert frame_with(at, "weight proposed") is not None  # the closest point is shown
 
+
+
+def test_the_front_is_read_from_the_saved_sweep_never_recomputed(
+        open_copy: Callable[..., AppTest], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A freshly loaded project (a copy: nothing cached yet) draws its front from
+    ``scores/sweep.json``; only another transform computes a sweep."""
+    calls: list[str] = []
+
+    def forbidden(ctx: object, table: object, spec: BlendSpec, *, steps: int) -> object:
+        calls.append(spec.transform)
+        raise AssertionError("the dashboard recomputed the saved sweep")
+
+    monkeypatch.setattr("recsys.project.sweep_weights", forbidden)
+    at = open_copy("tradeoffs")
+    assert calls == []
+    pareto = figure(at, "to_pareto")
+    assert sum(len(decode(t["x"])) for t in pareto["data"][:2]) == 286
+    at.slider(key="weight_purchase").set_value(2.5).run()  # new weights: same sweep
+    assert not at.exception and calls == []
+    monkeypatch.undo()
+    at.selectbox(key="transform").set_value("percentile").run()  # computed on demand
+    assert not at.exception
+    assert len(decode(figure(at, "to_pareto")["data"][0]["x"])) > 0
