@@ -68,7 +68,7 @@ bench-quality: $(STAMP)
 .PHONY: bench-scale
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale/bench_scale.py --sizes 1M 3M 10M
-	$(BIN)/python bench/scale/bench_scale.py --per-user 200 --candidates-only 1M 3M 10M
+	$(BIN)/python bench/scale/bench_scale.py --sizes --per-user 200 --candidates-only 1M 3M 10M
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache .mypy_cache
