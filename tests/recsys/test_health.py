@@ -283,7 +283,8 @@ def test_project_without_health_says_retrain(small_project: Project) -> None:
     from recsys.errors import ArtifactError
 
     old = copy.copy(small_project)
-    old.eval_context = dataclasses.replace(small_project.eval_context, health=None)
+    old._eval_context = dataclasses.replace(small_project.eval_context, health=None)
+    old._boot_context = None  # the copy draws its own resamples from the edited context
     with pytest.raises(ArtifactError, match="has no model health .* retrain it"):
         old.health()
     d = old.evaluate().to_dict()

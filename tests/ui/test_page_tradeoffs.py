@@ -89,6 +89,9 @@ def test_the_front_is_read_from_the_saved_sweep_never_recomputed(
         calls.append(spec.transform)
         raise AssertionError("the dashboard recomputed the saved sweep")
 
+    import recsys.project
+
+    real_sweep = recsys.project.sweep_weights
     monkeypatch.setattr("recsys.project.sweep_weights", forbidden)
     at = open_copy("tradeoffs")
     assert calls == []
@@ -96,7 +99,9 @@ def test_the_front_is_read_from_the_saved_sweep_never_recomputed(
     assert sum(len(decode(t["x"])) for t in pareto["data"][:2]) == 286
     at.slider(key="weight_purchase").set_value(2.5).run()  # new weights: same sweep
     assert not at.exception and calls == []
-    monkeypatch.undo()
+    # put the real one back (not monkeypatch.undo(): that would also unset the
+    # BLENDSCOPE_ARTIFACTS the copied_root fixture set with the same monkeypatch)
+    monkeypatch.setattr("recsys.project.sweep_weights", real_sweep)
     at.selectbox(key="transform").set_value("percentile").run()  # computed on demand
     assert not at.exception
     assert len(decode(figure(at, "to_pareto")["data"][0]["x"])) > 0
