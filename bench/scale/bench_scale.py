@@ -110,7 +110,8 @@ def print_run(r: dict[str, Any]) -> None:
 
 
 def exponent(a: float, b: float, na: int, nb: int) -> float:
-    return math.log(b / a) / math.log(nb / na) if a > 0 and b > 0 else float("nan")
+    return (math.log(b / a) / math.log(nb / na) if a > 0 and b > 0 and na != nb
+            else float("nan"))
 
 
 def print_exponents(runs: list[dict[str, Any]]) -> None:
