@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +47,25 @@ TOP_JS = ("() => Array.from(document.querySelectorAll('.js-plotly-plot .yaxislay
           ".some(t => t.textContent.startsWith('1. '))")
 
 
-def _artifacts(project: Path) -> Path:
-    """An artifacts root holding ``project`` as ``demo`` (a symlink in a temp dir)."""
+@contextmanager
+def served(project: Path) -> Iterator[Path]:
+    """Point the dashboard at ``project`` for the ``with`` block.
+
+    Yields an artifacts root holding it as ``demo`` (a symlink in a temp dir, set as
+    ``BLENDSCOPE_ARTIFACTS``); exits with a message if it is not a trained project.
+    Only the link is removed afterwards, never the project.
+    """
+    if not (project / "manifest.json").is_file():
+        sys.exit(f"no trained project at {project}; run `make demo` first")
     root = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
     (root / "demo").symlink_to(project.resolve(), target_is_directory=True)
-    return root
+    os.environ["BLENDSCOPE_ARTIFACTS"] = str(root)
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _timed(run: Any) -> float:
@@ -183,14 +199,8 @@ def main() -> None:
     parser.add_argument("--skip-server", action="store_true")
     parser.add_argument("--skip-reruns", action="store_true")
     args = parser.parse_args()
-    if not (args.project / "manifest.json").is_file():
-        sys.exit(f"no trained project at {args.project}; run `make demo` first")
-    artifacts = _artifacts(args.project)
-    os.environ["BLENDSCOPE_ARTIFACTS"] = str(artifacts)
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
-    print(f"project {args.project.resolve()}")
-    try:
+    with served(args.project) as artifacts:
+        print(f"project {args.project.resolve()}")
         if not args.skip_server:  # cold server first, before this process warms any cache
             for name, value in bench_server(artifacts).items():
                 print(f"  server {name:<22} {value:8.2f}")
@@ -207,8 +217,6 @@ def main() -> None:
             print(f"  {page:<16} {first:11.3f} {median:9.3f} {p90:7.3f} {same:11.3f}")
         for name, value in extra.items():
             print(f"  {name:<28} {value:8.3f}")
-    finally:
-        shutil.rmtree(artifacts, ignore_errors=True)  # the link only, never the project
 
 
 if __name__ == "__main__":

@@ -24,14 +24,12 @@ Usage: ``.venv/bin/python bench/bench_global.py [--project artifacts/demo] [--mo
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from bench_dashboard import served
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = {
@@ -44,13 +42,6 @@ BEFORE = {
     "task click": "median 0.497 s, p90 0.503 s",
 }
 """The same measurements before this version (see the module docstring), by row."""
-
-
-def _artifacts(project: Path) -> Path:
-    """An artifacts root holding ``project`` as ``demo`` (a symlink in a temp dir)."""
-    root = Path(tempfile.mkdtemp(prefix="bench-global-"))
-    (root / "demo").symlink_to(project.resolve(), target_is_directory=True)
-    return root
 
 
 def _timed(step: Callable[[], object]) -> float:
@@ -159,14 +150,8 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=15.0)
     parser.add_argument("--parts", action="store_true")
     args = parser.parse_args()
-    if not (args.project / "manifest.json").is_file():
-        sys.exit(f"no trained project at {args.project}; run `make demo` first")
-    artifacts = _artifacts(args.project)
-    os.environ["BLENDSCOPE_ARTIFACTS"] = str(artifacts)
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
-    print(f"project {args.project.resolve()} (Global page, AppTest, server side)")
-    try:
+    with served(args.project):
+        print(f"project {args.project.resolve()} (Global page, AppTest, server side)")
         print(f"  {'':<55} {'now':<28} before")
         for what, value in bench_page(args.moves, args.think):
             before = next((b for k, b in BEFORE.items() if k in what), "")
@@ -175,8 +160,6 @@ def main() -> None:
             print("one rerun's figures, built and serialised (best of 5)")
             for what, value in bench_parts(args.project):
                 print(f"  {what:<55} {value}")
-    finally:
-        shutil.rmtree(artifacts, ignore_errors=True)  # the link only, never the project
 
 
 if __name__ == "__main__":
